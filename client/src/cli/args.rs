@@ -1,0 +1,395 @@
+//! The command line: every flag and subcommand of `icc`, as clap derive types.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use icc_client::v1::{Severity, Status};
+
+use super::parse::{parse_duration, parse_severity, parse_status};
+
+const TOP_AFTER_HELP: &str = "\
+Endpoints are taken from, in order: --endpoints, $ICC_ENDPOINTS, the config file
+(--config, $ICC_CONFIG or ~/.config/icc/config.toml, e.g. endpoints = [\"127.0.0.1:7001\"]),
+else 127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003. Any node will do: writes are forwarded
+to the leader, and the client fails over between the endpoints by itself.
+
+Exit codes:
+  0  success
+  1  the server rejected the request (invalid argument, failed precondition, not found, ...)
+  2  usage error (bad flags or arguments, bad configuration)
+  3  cluster unreachable: no endpoint answered within --timeout
+
+Examples:
+  id=$(icc incident declare --title \"checkout 500s\" --severity sev2 --service checkout)
+  icc incident ack \"$id\"
+  icc timeline add \"$id\" --text \"rolled back deploy 1234\"
+  icc incident list --status acknowledged
+  icc -o json incident show \"$id\"
+  icc --endpoints 10.0.0.1:7001,10.0.0.2:7001 cluster status";
+
+/// icc: declare, track and resolve incidents on an icc cluster, and operate the cluster.
+#[derive(Debug, Parser)]
+#[command(name = "icc", version, after_help = TOP_AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    /// Nodes to talk to, comma separated host:port [env: ICC_ENDPOINTS]
+    #[arg(long, global = true, value_name = "HOST:PORT,...")]
+    pub endpoints: Option<String>,
+
+    /// Config file with `endpoints = [...]` [env: ICC_CONFIG] [default: ~/.config/icc/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Output format: aligned tables for people, or JSON for scripts
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+
+    /// Overall deadline per call, retries and failover included (e.g. 10s, 1500ms)
+    #[arg(long, global = true, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Who is making the change, recorded in the timeline [env: ICC_AUTHOR] [default: $USER]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub author: Option<String>,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// How results are printed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Aligned text tables.
+    Table,
+    /// JSON (one object per line for `watch`).
+    Json,
+}
+
+/// The top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Declare, list, show and change incidents
+    #[command(subcommand)]
+    Incident(IncidentCmd),
+    /// Add notes to an incident's timeline and read it
+    #[command(subcommand)]
+    Timeline(TimelineCmd),
+    /// Follow committed changes to all incidents as they happen (until Ctrl-C)
+    #[command(after_help = "\
+Each line: log index, time (UTC), incident id, status, event kind, text.
+The watch survives node failures: it reconnects to another node and resumes
+after the last change it printed, without gaps or duplicates.
+
+Examples:
+  icc watch
+  icc watch --from-index 120         # resume after the change at index 119
+  icc -o json watch | jq .incident.id")]
+    Watch(WatchArgs),
+    /// Inspect and change the cluster: status, membership, leadership
+    #[command(subcommand)]
+    Cluster(ClusterCmd),
+}
+
+/// `icc incident ...`
+#[derive(Debug, Subcommand)]
+pub enum IncidentCmd {
+    /// Declare a new incident; prints its id (table mode) so scripts can capture it
+    #[command(after_help = "\
+Examples:
+  icc incident declare --title \"checkout 500s\" --severity sev2 --service checkout
+  id=$(icc incident declare --title \"db down\" --severity 1 --service db --commander alice)
+  icc incident declare --title \"x\" --severity sev3 --service y --request-id 7d9f...  # safe to repeat")]
+    Declare(DeclareArgs),
+    /// List incidents, optionally filtered by status, severity or service, in the server's order
+    #[command(after_help = "\
+The line saying which node served the list goes to stderr, so stdout holds only the table.
+
+Examples:
+  icc incident list
+  icc incident list --status triggered --severity sev1
+  icc incident list --service checkout --limit 20 --local")]
+    List(ListArgs),
+    /// Show one incident and its timeline
+    #[command(after_help = "\
+Examples:
+  icc incident show us-east-000042
+  icc -o json incident show us-east-000042 --local")]
+    Show(ShowArgs),
+    /// Acknowledge an incident (status -> acknowledged)
+    #[command(
+        after_help = "Examples:\n  icc incident ack us-east-000042\n  icc incident ack us-east-000042 --reason \"looking into it\""
+    )]
+    Ack(StatusChangeArgs),
+    /// Resolve an incident (status -> resolved)
+    #[command(
+        after_help = "Examples:\n  icc incident resolve us-east-000042 --reason \"rolled back\""
+    )]
+    Resolve(StatusChangeArgs),
+    /// Close an incident for good (status -> closed; closed is final)
+    #[command(
+        after_help = "Examples:\n  icc incident close us-east-000042 --reason \"postmortem done\""
+    )]
+    Close(StatusChangeArgs),
+    /// Change an incident's title, severity, status or commander (with a reason)
+    #[command(after_help = "\
+At least one of --title, --severity, --status, --commander is required, and so is --reason.
+
+Examples:
+  icc incident update us-east-000042 --severity sev1 --reason \"spreading to eu\"
+  icc incident update us-east-000042 --commander bob --status mitigated --reason \"handover\"")]
+    Update(UpdateArgs),
+}
+
+/// Arguments of `icc incident declare`.
+#[derive(Debug, Args)]
+pub struct DeclareArgs {
+    /// What is wrong, in a few words
+    #[arg(long)]
+    pub title: String,
+    /// sev1 (worst) .. sev4; also 1..4, any case
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Severity,
+    /// The affected service
+    #[arg(long)]
+    pub service: String,
+    /// Who leads the response [default: the author]
+    #[arg(long)]
+    pub commander: Option<String>,
+    /// Idempotency key: repeating a declare with the same id creates one incident [default: a new UUID]
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+}
+
+/// Arguments of `icc incident list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only incidents with this status (triggered, acknowledged, mitigated, resolved, closed)
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<Status>,
+    /// Only incidents with this severity (sev1..sev4 or 1..4)
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+    /// Only incidents of this service
+    #[arg(long)]
+    pub service: Option<String>,
+    /// At most this many incidents [default: all]
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Read from the answering node's state, which may lag the leader (faster, works without a quorum)
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// Arguments of `icc incident show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Incident id, e.g. us-east-000042
+    pub id: String,
+    /// Read from the answering node's state, which may lag the leader
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// Arguments of `icc incident ack|resolve|close`.
+#[derive(Debug, Args)]
+pub struct StatusChangeArgs {
+    /// Incident id, e.g. us-east-000042
+    pub id: String,
+    /// Why, recorded in the timeline [default: the new status, e.g. "acknowledged"]
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+/// Arguments of `icc incident update`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("fields").required(true).multiple(true).args(["title", "severity", "status", "commander"])))]
+pub struct UpdateArgs {
+    /// Incident id, e.g. us-east-000042
+    pub id: String,
+    /// New title
+    #[arg(long)]
+    pub title: Option<String>,
+    /// New severity (sev1..sev4 or 1..4)
+    #[arg(long, value_parser = parse_severity)]
+    pub severity: Option<Severity>,
+    /// New status (triggered, acknowledged, mitigated, resolved, closed)
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<Status>,
+    /// New incident commander
+    #[arg(long)]
+    pub commander: Option<String>,
+    /// Why the change is made, recorded in the timeline
+    #[arg(long, required = true)]
+    pub reason: String,
+}
+
+/// `icc timeline ...`
+#[derive(Debug, Subcommand)]
+pub enum TimelineCmd {
+    /// Add a note to an incident's timeline
+    #[command(
+        after_help = "Examples:\n  icc timeline add us-east-000042 --text \"rolled back deploy 1234\""
+    )]
+    Add(TimelineAddArgs),
+    /// Show an incident's timeline
+    #[command(
+        after_help = "Examples:\n  icc timeline show us-east-000042\n  icc -o json timeline show us-east-000042 --local"
+    )]
+    Show(ShowArgs),
+}
+
+/// Arguments of `icc timeline add`.
+#[derive(Debug, Args)]
+pub struct TimelineAddArgs {
+    /// Incident id, e.g. us-east-000042
+    pub id: String,
+    /// The note
+    #[arg(long)]
+    pub text: String,
+}
+
+/// Arguments of `icc watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// First log index to show; 0 means only changes from now on
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub from_index: u64,
+}
+
+/// `icc cluster ...`
+#[derive(Debug, Subcommand)]
+pub enum ClusterCmd {
+    /// Show every group's nodes: role, term, log positions, clock, reachability
+    #[command(after_help = "\
+Examples:
+  icc cluster status            # the answering node asks every member
+  icc cluster status --local    # only the answering node's own view")]
+    Status(ClusterStatusArgs),
+    /// Add a node as a non-voting learner that starts receiving the log
+    #[command(
+        after_help = "Examples:\n  icc cluster add-learner --node-id 4 --addr 127.0.0.1:7004"
+    )]
+    AddLearner(AddLearnerArgs),
+    /// Replace the set of voters (add learners first)
+    #[command(after_help = "Examples:\n  icc cluster change-membership --voters 1,2,3,4")]
+    ChangeMembership(ChangeMembershipArgs),
+    /// Ask the leader to hand leadership to another voter
+    #[command(after_help = "Examples:\n  icc cluster transfer-leader --to 2")]
+    TransferLeader(TransferLeaderArgs),
+}
+
+/// Arguments of `icc cluster status`.
+#[derive(Debug, Args)]
+pub struct ClusterStatusArgs {
+    /// Only the answering node's own view (does not ask the other members)
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// Arguments of `icc cluster add-learner`.
+#[derive(Debug, Args)]
+pub struct AddLearnerArgs {
+    /// The new node's id
+    #[arg(long, value_name = "N")]
+    pub node_id: u64,
+    /// The new node's gRPC address, host:port
+    #[arg(long, value_name = "HOST:PORT")]
+    pub addr: String,
+    /// The new node's region [default: the cluster's]
+    #[arg(long)]
+    pub region: Option<String>,
+}
+
+/// Arguments of `icc cluster change-membership`.
+#[derive(Debug, Args)]
+pub struct ChangeMembershipArgs {
+    /// The complete new voter set, comma separated node ids
+    #[arg(long, value_name = "IDS", value_delimiter = ',', required = true, num_args = 1..)]
+    pub voters: Vec<u64>,
+}
+
+/// Arguments of `icc cluster transfer-leader`.
+#[derive(Debug, Args)]
+pub struct TransferLeaderArgs {
+    /// The node that should lead
+    #[arg(long, value_name = "N")]
+    pub to: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn update_needs_a_field_and_a_reason() {
+        let no_field = Cli::try_parse_from(["icc", "incident", "update", "x", "--reason", "r"]);
+        assert!(no_field.is_err());
+        let no_reason = Cli::try_parse_from(["icc", "incident", "update", "x", "--title", "t"]);
+        assert!(no_reason.is_err());
+        let ok = Cli::try_parse_from([
+            "icc",
+            "incident",
+            "update",
+            "x",
+            "--severity",
+            "SEV1",
+            "--reason",
+            "r",
+        ]);
+        assert!(ok.is_ok(), "{ok:?}");
+    }
+
+    #[test]
+    fn globals_and_typed_values() {
+        let cli = Cli::try_parse_from([
+            "icc",
+            "incident",
+            "declare",
+            "--title",
+            "t",
+            "--severity",
+            "2",
+            "--service",
+            "s",
+            "-o",
+            "json",
+            "--timeout",
+            "3s",
+        ]);
+        let Ok(cli) = cli else { panic!("{cli:?}") };
+        assert_eq!(cli.output, Output::Json);
+        assert_eq!(cli.timeout, Duration::from_secs(3));
+        match cli.command {
+            Command::Incident(IncidentCmd::Declare(d)) => assert_eq!(d.severity, Severity::Sev2),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            Cli::try_parse_from([
+                "icc",
+                "incident",
+                "declare",
+                "--title",
+                "t",
+                "--severity",
+                "sev9",
+                "--service",
+                "s"
+            ])
+            .is_err()
+        );
+        let cm = Cli::try_parse_from(["icc", "cluster", "change-membership", "--voters", "1,2,3"]);
+        match cm.map(|c| c.command) {
+            Ok(Command::Cluster(ClusterCmd::ChangeMembership(a))) => {
+                assert_eq!(a.voters, vec![1, 2, 3])
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

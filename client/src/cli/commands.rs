@@ -1,0 +1,324 @@
+//! One handler per subcommand: build the request, call the client, print the answer.
+
+use futures::StreamExt;
+use icc_client::v1::{
+    AppendTimelineRequest, Consistency, DeclareIncidentRequest, Incident, ListIncidentsRequest,
+    Status, UpdateIncidentRequest,
+};
+use serde_json::json;
+
+use super::args::{
+    AddLearnerArgs, ChangeMembershipArgs, ClusterCmd, Command, DeclareArgs, IncidentCmd, ListArgs,
+    Output, ShowArgs, StatusChangeArgs, TimelineAddArgs, TimelineCmd, TransferLeaderArgs,
+    UpdateArgs, WatchArgs,
+};
+use super::parse::status_word;
+use super::render;
+use super::{Ctx, Failure};
+
+/// Runs one subcommand.
+pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Incident(cmd) => match cmd {
+            IncidentCmd::Declare(a) => declare(ctx, a).await,
+            IncidentCmd::List(a) => list(ctx, a).await,
+            IncidentCmd::Show(a) => show(ctx, a).await,
+            IncidentCmd::Ack(a) => change_status(ctx, a, Status::Acknowledged).await,
+            IncidentCmd::Resolve(a) => change_status(ctx, a, Status::Resolved).await,
+            IncidentCmd::Close(a) => change_status(ctx, a, Status::Closed).await,
+            IncidentCmd::Update(a) => update(ctx, a).await,
+        },
+        Command::Timeline(cmd) => match cmd {
+            TimelineCmd::Add(a) => timeline_add(ctx, a).await,
+            TimelineCmd::Show(a) => timeline_show(ctx, a).await,
+        },
+        Command::Watch(a) => watch(ctx, a).await,
+        Command::Cluster(cmd) => match cmd {
+            ClusterCmd::Status(a) => cluster_status(ctx, a.local).await,
+            ClusterCmd::AddLearner(a) => add_learner(ctx, a).await,
+            ClusterCmd::ChangeMembership(a) => change_membership(ctx, a).await,
+            ClusterCmd::TransferLeader(a) => transfer_leader(ctx, a).await,
+        },
+    }
+}
+
+fn consistency(local: bool) -> Consistency {
+    if local {
+        Consistency::Local
+    } else {
+        Consistency::Linearizable
+    }
+}
+
+/// The incident in an answer; a missing one is a server bug worth reporting, not a panic.
+fn need_incident(incident: Option<&Incident>) -> Result<&Incident, Failure> {
+    incident.ok_or_else(|| Failure::rejected("the server answered without an incident"))
+}
+
+fn served_note(ctx: &Ctx, served_by: Option<&icc_client::v1::ServedBy>, prefix: &str) {
+    if let Some(line) = render::served_by_line(served_by) {
+        ctx.note(&format!("{prefix}{line}"));
+    }
+}
+
+async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
+    let req = DeclareIncidentRequest {
+        request_id: String::new(),
+        title: a.title,
+        severity: a.severity.into(),
+        service: a.service,
+        commander: a.commander.unwrap_or_default(),
+        author: ctx.author.clone(),
+    };
+    let resp = ctx
+        .client
+        .declare(req, a.request_id)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => ctx.print(&need_incident(resp.incident.as_ref())?.id),
+        Output::Json => ctx.print_json(&json!({
+            "incident": render::incident_json(resp.incident.as_ref()),
+            "served_by": render::served_by_json(resp.served_by.as_ref()),
+        })),
+    }
+}
+
+async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), Failure> {
+    let req = ListIncidentsRequest {
+        status: a.status.map_or(0, Into::into),
+        severity: a.severity.map_or(0, Into::into),
+        service: a.service.unwrap_or_default(),
+        page_size: 0,
+        page_token: String::new(),
+        consistency: consistency(a.local).into(),
+    };
+    let resp = ctx
+        .client
+        .list_all_incidents(req, a.limit)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            ctx.print(&render::incidents_table(&resp.incidents))?;
+            let n = resp.incidents.len();
+            served_note(ctx, resp.served_by.as_ref(), &format!("{n} incident{}; ", if n == 1 { "" } else { "s" }));
+            Ok(())
+        }
+        Output::Json => ctx.print_json(&json!({
+            "incidents": resp.incidents.iter().map(|i| render::incident_json(Some(i))).collect::<Vec<_>>(),
+            "next_page_token": resp.next_page_token,
+            "served_by": render::served_by_json(resp.served_by.as_ref()),
+        })),
+    }
+}
+
+async fn show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
+    let c = consistency(a.local);
+    let inc = ctx
+        .client
+        .get_incident(a.id.clone(), c)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let tl = ctx
+        .client
+        .get_timeline(a.id, c)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            ctx.print(&render::incident_detail(need_incident(
+                inc.incident.as_ref(),
+            )?))?;
+            ctx.print("")?;
+            ctx.print(&render::timeline_table(&tl.events))?;
+            served_note(ctx, tl.served_by.as_ref(), "");
+            Ok(())
+        }
+        Output::Json => ctx.print_json(&json!({
+            "incident": render::incident_json(inc.incident.as_ref()),
+            "timeline": tl.events.iter().map(|e| render::event_json(Some(e))).collect::<Vec<_>>(),
+            "served_by": render::served_by_json(tl.served_by.as_ref()),
+        })),
+    }
+}
+
+async fn change_status(ctx: &Ctx, a: StatusChangeArgs, status: Status) -> Result<(), Failure> {
+    let mut req = UpdateIncidentRequest {
+        id: a.id,
+        reason: a.reason.unwrap_or_else(|| status_word(status).to_string()),
+        author: ctx.author.clone(),
+        ..Default::default()
+    };
+    req.set_status(status);
+    let resp = ctx
+        .client
+        .update_incident(req, None)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            let i = need_incident(resp.incident.as_ref())?;
+            ctx.print(&format!(
+                "{}: {} (version {})",
+                i.id,
+                status_word(i.status()),
+                i.version
+            ))
+        }
+        Output::Json => print_incident_response(ctx, &resp),
+    }
+}
+
+async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), Failure> {
+    let mut req = UpdateIncidentRequest {
+        id: a.id,
+        title: a.title,
+        commander: a.commander,
+        reason: a.reason,
+        author: ctx.author.clone(),
+        ..Default::default()
+    };
+    if let Some(s) = a.severity {
+        req.set_severity(s);
+    }
+    if let Some(s) = a.status {
+        req.set_status(s);
+    }
+    let resp = ctx
+        .client
+        .update_incident(req, None)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => ctx.print(&render::incident_detail(need_incident(
+            resp.incident.as_ref(),
+        )?)),
+        Output::Json => print_incident_response(ctx, &resp),
+    }
+}
+
+fn print_incident_response(
+    ctx: &Ctx,
+    resp: &icc_client::v1::IncidentResponse,
+) -> Result<(), Failure> {
+    ctx.print_json(&json!({
+        "incident": render::incident_json(resp.incident.as_ref()),
+        "served_by": render::served_by_json(resp.served_by.as_ref()),
+    }))
+}
+
+async fn timeline_add(ctx: &Ctx, a: TimelineAddArgs) -> Result<(), Failure> {
+    let req = AppendTimelineRequest {
+        request_id: String::new(),
+        id: a.id,
+        author: ctx.author.clone(),
+        text: a.text,
+    };
+    let resp = ctx
+        .client
+        .append_timeline(req, None)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            let events: Vec<_> = resp.event.into_iter().collect();
+            ctx.print(&render::timeline_table(&events))
+        }
+        Output::Json => ctx.print_json(&json!({
+            "event": render::event_json(resp.event.as_ref()),
+            "incident": render::incident_json(resp.incident.as_ref()),
+            "served_by": render::served_by_json(resp.served_by.as_ref()),
+        })),
+    }
+}
+
+async fn timeline_show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
+    let resp = ctx
+        .client
+        .get_timeline(a.id, consistency(a.local))
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            ctx.print(&render::timeline_table(&resp.events))?;
+            served_note(ctx, resp.served_by.as_ref(), "");
+            Ok(())
+        }
+        Output::Json => ctx.print_json(&json!({
+            "id": resp.id,
+            "events": resp.events.iter().map(|e| render::event_json(Some(e))).collect::<Vec<_>>(),
+            "served_by": render::served_by_json(resp.served_by.as_ref()),
+        })),
+    }
+}
+
+async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Failure> {
+    let stream = ctx.client.watch(a.from_index);
+    let mut stream = std::pin::pin!(stream);
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut ctrl_c = std::pin::pin!(ctrl_c);
+    loop {
+        tokio::select! {
+            _ = &mut ctrl_c => return Ok(()),
+            item = stream.next() => match item {
+                None => return Ok(()),
+                Some(Err(e)) => return Err(ctx.fail(e)),
+                Some(Ok(change)) => match ctx.output {
+                    Output::Table => ctx.print(&render::change_line(&change))?,
+                    Output::Json => ctx.print_json(&render::change_json(&change))?,
+                },
+            },
+        }
+    }
+}
+
+async fn cluster_status(ctx: &Ctx, local: bool) -> Result<(), Failure> {
+    let resp = ctx
+        .client
+        .cluster_status(local)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            ctx.print(&render::cluster_tables(&resp))?;
+            served_note(ctx, resp.served_by.as_ref(), "");
+            Ok(())
+        }
+        Output::Json => ctx.print_json(&render::status_json(&resp)),
+    }
+}
+
+fn print_membership(ctx: &Ctx, m: &icc_client::v1::MembershipResponse) -> Result<(), Failure> {
+    match ctx.output {
+        Output::Table => ctx.print(&render::membership_line(m)),
+        Output::Json => ctx.print_json(&render::membership_json(m)),
+    }
+}
+
+async fn add_learner(ctx: &Ctx, a: AddLearnerArgs) -> Result<(), Failure> {
+    let m = ctx
+        .client
+        .add_learner(a.node_id, a.addr, a.region.unwrap_or_default())
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    print_membership(ctx, &m)
+}
+
+async fn change_membership(ctx: &Ctx, a: ChangeMembershipArgs) -> Result<(), Failure> {
+    let m = ctx
+        .client
+        .change_membership(a.voters)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    print_membership(ctx, &m)
+}
+
+async fn transfer_leader(ctx: &Ctx, a: TransferLeaderArgs) -> Result<(), Failure> {
+    let m = ctx
+        .client
+        .transfer_leader(a.to)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    print_membership(ctx, &m)
+}

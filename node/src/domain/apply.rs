@@ -1,0 +1,129 @@
+//! `apply`: the one entry point the state machine calls for every committed command.
+
+use std::io;
+
+use super::{
+    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, note, update, validate,
+};
+
+/// Read access to the state a command may need. The RocksDB state machine implements it; unit
+/// tests use a map.
+pub trait StateView {
+    /// The incident with this id, if any.
+    fn incident(&self, id: &str) -> io::Result<Option<Incident>>;
+    /// The result recorded for an already-applied request id, if any.
+    fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>>;
+    /// The sequence number the next declared incident gets (starts at 1).
+    fn next_sequence(&self) -> io::Result<u64>;
+}
+
+/// What an accepted command writes. The state machine persists all of it, together with the new
+/// applied index, in one atomic batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Effects {
+    /// The incident after the command.
+    pub incident: Incident,
+    /// Events to append to its timeline.
+    pub events: Vec<TimelineEvent>,
+    /// The new value of the incident sequence, when the command consumed one.
+    pub next_sequence: Option<u64>,
+}
+
+/// The outcome of applying one command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// What the client is told.
+    pub result: CommandResult,
+    /// What to persist; `None` when nothing changes (a rejection or a repeated request id).
+    pub effects: Option<Effects>,
+}
+
+/// Applies `cmd`, committed at log `index`, to the state seen through `view`.
+///
+/// Pure: reads only `view`, `cmd` and `index`. A request id seen before returns the recorded
+/// result and changes nothing; a rejected command changes nothing.
+pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Transition> {
+    if let Err(e) = validate::request_id(&cmd.request_id) {
+        return Ok(rejected(e));
+    }
+    if let Some(previous) = view.recorded_result(&cmd.request_id)? {
+        return Ok(Transition {
+            result: Ok(previous),
+            effects: None,
+        });
+    }
+    if let Err(e) = check(&cmd.op) {
+        return Ok(rejected(e));
+    }
+    let outcome = match &cmd.op {
+        Op::Declare(d) => declare::apply(d, cmd.stamp, index, view.next_sequence()?),
+        Op::Update(u) => match view.incident(&u.id)? {
+            Some(current) => update::apply(u, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: u.id.clone() }),
+        },
+        Op::Note(n) => match view.incident(&n.id)? {
+            Some(current) => note::apply(n, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: n.id.clone() }),
+        },
+    };
+    Ok(match outcome {
+        Ok(effects) => Transition {
+            result: Ok(Applied {
+                incident: effects.incident.clone(),
+                events: effects.events.clone(),
+            }),
+            effects: Some(effects),
+        },
+        Err(e) => rejected(e),
+    })
+}
+
+/// Checks an operation's fields, independent of any state. The gRPC layer calls this before
+/// proposing, so malformed requests are refused without touching the log; apply calls it again
+/// because it is the authority.
+pub fn check(op: &Op) -> Result<(), super::DomainError> {
+    match op {
+        Op::Declare(d) => declare::check(d),
+        Op::Update(u) => update::check(u),
+        Op::Note(n) => note::check(n),
+    }
+}
+
+fn rejected(e: super::DomainError) -> Transition {
+    Transition {
+        result: Err(e),
+        effects: None,
+    }
+}
+
+/// Appends one event to `incident`'s timeline, numbering it and bumping the incident's counters.
+pub(super) fn record(
+    incident: &mut Incident,
+    events: &mut Vec<TimelineEvent>,
+    kind: super::EventKind,
+    author: &str,
+    text: String,
+    at: super::Stamp,
+) {
+    incident.timeline_len += 1;
+    events.push(TimelineEvent {
+        seq: incident.timeline_len,
+        kind,
+        author: author.to_owned(),
+        text,
+        at,
+    });
+}
+
+/// The author recorded when a request names none.
+pub(super) fn author_or_unknown(author: &str) -> &str {
+    if author.trim().is_empty() {
+        "unknown"
+    } else {
+        author
+    }
+}
+
+#[cfg(test)]
+#[path = "apply_tests.rs"]
+mod tests;

@@ -1,0 +1,420 @@
+//! Unit tests of apply over an in-memory view (the RocksDB state machine is tested separately).
+
+use std::collections::BTreeMap;
+use std::io;
+
+use super::*;
+use crate::domain::{
+    Applied, Command, Declare, DomainError, EventKind, Incident, Note, Op, Severity, Stamp, Status,
+    TimelineEvent, Update,
+};
+
+#[derive(Default, Clone, PartialEq, Debug)]
+struct MemState {
+    incidents: BTreeMap<String, Incident>,
+    timelines: BTreeMap<String, Vec<TimelineEvent>>,
+    results: BTreeMap<String, Applied>,
+    next_sequence: Option<u64>,
+}
+
+impl StateView for MemState {
+    fn incident(&self, id: &str) -> io::Result<Option<Incident>> {
+        Ok(self.incidents.get(id).cloned())
+    }
+    fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>> {
+        Ok(self.results.get(request_id).cloned())
+    }
+    fn next_sequence(&self) -> io::Result<u64> {
+        Ok(self.next_sequence.unwrap_or(1))
+    }
+}
+
+impl MemState {
+    /// Applies and persists like the state machine does; returns the client's answer.
+    fn run(&mut self, cmd: &Command, index: u64) -> CommandResult {
+        let t = apply(self, cmd, index).expect("memory view never fails");
+        if let Some(e) = t.effects {
+            let id = e.incident.id.clone();
+            self.timelines
+                .entry(id.clone())
+                .or_default()
+                .extend(e.events);
+            self.incidents.insert(id, e.incident);
+            if let Some(n) = e.next_sequence {
+                self.next_sequence = Some(n);
+            }
+            if let Ok(applied) = &t.result {
+                self.results.insert(cmd.request_id.clone(), applied.clone());
+            }
+        }
+        t.result
+    }
+}
+
+fn stamp(ms: u64) -> Stamp {
+    Stamp {
+        wall_ns: ms * 1_000_000,
+        logical: 0,
+        node_id: 1,
+    }
+}
+
+fn cmd(request_id: &str, ms: u64, op: Op) -> Command {
+    Command {
+        request_id: request_id.to_owned(),
+        stamp: stamp(ms),
+        op,
+    }
+}
+
+fn declare_op() -> Op {
+    Op::Declare(Declare {
+        region: "us-east".into(),
+        title: "checkout errors".into(),
+        severity: Severity::Sev2,
+        service: "checkout".into(),
+        commander: String::new(),
+        author: "alice".into(),
+    })
+}
+
+fn update(id: &str) -> Update {
+    Update {
+        id: id.into(),
+        title: None,
+        severity: None,
+        status: None,
+        commander: None,
+        reason: "because".into(),
+        author: "bob".into(),
+    }
+}
+
+fn status_to(id: &str, s: Status) -> Op {
+    Op::Update(Update {
+        status: Some(s),
+        ..update(id)
+    })
+}
+
+fn declared(state: &mut MemState) -> String {
+    state
+        .run(&cmd("d1", 1, declare_op()), 1)
+        .expect("declare")
+        .incident
+        .id
+}
+
+#[test]
+fn declare_creates_triggered_incident_with_region_id_and_event() {
+    let mut s = MemState::default();
+    let a = s.run(&cmd("d1", 5, declare_op()), 7).expect("declare");
+    assert_eq!(a.incident.id, "us-east-000001");
+    assert_eq!(a.incident.status, Status::Triggered);
+    assert_eq!(
+        a.incident.commander, "alice",
+        "commander defaults to the author"
+    );
+    assert_eq!(
+        a.incident.created_at,
+        stamp(5),
+        "time comes from the command stamp"
+    );
+    assert_eq!(a.incident.version, 7);
+    assert_eq!(a.events.len(), 1);
+    assert_eq!(a.events[0].kind, EventKind::Declared);
+    let b = s.run(&cmd("d2", 6, declare_op()), 8).expect("declare");
+    assert_eq!(b.incident.id, "us-east-000002", "sequence advances");
+}
+
+#[test]
+fn legal_transitions_are_accepted_and_recorded() {
+    use Status::*;
+    let legal = [
+        (vec![], Acknowledged),
+        (vec![], Mitigated),
+        (vec![], Resolved),
+        (vec![Acknowledged], Mitigated),
+        (vec![Acknowledged], Resolved),
+        (vec![Mitigated], Resolved),
+        (vec![Resolved], Closed),
+        (vec![Resolved], Triggered),
+    ];
+    for (path, target) in legal {
+        let mut s = MemState::default();
+        let id = declared(&mut s);
+        for (i, step) in path.iter().enumerate() {
+            s.run(
+                &cmd(&format!("p{i}"), 10 + i as u64, status_to(&id, *step)),
+                10 + i as u64,
+            )
+            .expect("path step");
+        }
+        let a = s
+            .run(&cmd("t", 50, status_to(&id, target)), 50)
+            .expect("legal transition");
+        assert_eq!(a.incident.status, target);
+        let last = a.events.last().expect("an event");
+        assert_eq!(last.kind, EventKind::StatusChanged);
+        assert!(
+            last.text.contains("because"),
+            "reason recorded: {}",
+            last.text
+        );
+        assert_eq!(last.author, "bob");
+    }
+}
+
+#[test]
+fn illegal_transitions_are_refused_and_change_nothing() {
+    use Status::*;
+    let illegal = [
+        (vec![], Triggered),
+        (vec![], Closed),
+        (vec![Acknowledged], Acknowledged),
+        (vec![Acknowledged], Triggered),
+        (vec![Mitigated], Acknowledged),
+        (vec![Resolved], Mitigated),
+        (vec![Resolved, Closed], Triggered),
+        (vec![Resolved, Closed], Resolved),
+    ];
+    for (path, target) in illegal {
+        let mut s = MemState::default();
+        let id = declared(&mut s);
+        for (i, step) in path.iter().enumerate() {
+            s.run(
+                &cmd(&format!("p{i}"), 10 + i as u64, status_to(&id, *step)),
+                10 + i as u64,
+            )
+            .expect("path step");
+        }
+        let before = s.clone();
+        let err = s
+            .run(&cmd("t", 50, status_to(&id, target)), 50)
+            .expect_err("illegal");
+        assert!(
+            matches!(&err, DomainError::Precondition { field, .. } if field == "status"),
+            "{path:?} -> {target:?}: {err:?}"
+        );
+        assert_eq!(s, before, "a rejected command changes nothing");
+    }
+}
+
+#[test]
+fn validation_rules_name_the_field() {
+    let cases: Vec<(Op, &str)> = vec![
+        (
+            Op::Declare(Declare {
+                title: String::new(),
+                ..declare_fields()
+            }),
+            "title",
+        ),
+        (
+            Op::Declare(Declare {
+                title: "x".repeat(1 << 20),
+                ..declare_fields()
+            }),
+            "title",
+        ),
+        (
+            Op::Declare(Declare {
+                service: "Bad Service".into(),
+                ..declare_fields()
+            }),
+            "service",
+        ),
+        (
+            Op::Declare(Declare {
+                commander: "a\u{7}".into(),
+                ..declare_fields()
+            }),
+            "commander",
+        ),
+        (
+            Op::Declare(Declare {
+                region: String::new(),
+                ..declare_fields()
+            }),
+            "region",
+        ),
+        (
+            Op::Update(Update {
+                reason: " ".into(),
+                status: Some(Status::Acknowledged),
+                ..update("us-east-000001")
+            }),
+            "reason",
+        ),
+        (Op::Update(update("us-east-000001")), "update"),
+        (
+            Op::Update(Update {
+                commander: Some(String::new()),
+                ..update("us-east-000001")
+            }),
+            "commander",
+        ),
+        (
+            Op::Update(Update {
+                title: Some(String::new()),
+                ..update("us-east-000001")
+            }),
+            "title",
+        ),
+        (
+            Op::Note(Note {
+                id: "us-east-000001".into(),
+                author: "a".into(),
+                text: String::new(),
+            }),
+            "text",
+        ),
+        (
+            Op::Note(Note {
+                id: "garbage".into(),
+                author: "a".into(),
+                text: "x".into(),
+            }),
+            "id",
+        ),
+    ];
+    for (op, field) in cases {
+        let mut s = MemState::default();
+        declared(&mut s);
+        let before = s.clone();
+        let err = s.run(&cmd("v", 9, op.clone()), 9).expect_err("invalid");
+        assert!(
+            matches!(&err, DomainError::Invalid { field: f, .. } if f == field),
+            "{op:?}: expected field {field}, got {err:?}"
+        );
+        assert_eq!(s, before, "a rejected command changes nothing");
+    }
+    let mut s = MemState::default();
+    let err = s
+        .run(&cmd("", 1, declare_op()), 1)
+        .expect_err("empty request id");
+    assert!(matches!(err, DomainError::Invalid { field, .. } if field == "request_id"));
+}
+
+fn declare_fields() -> Declare {
+    match declare_op() {
+        Op::Declare(d) => d,
+        _ => unreachable!("declare_op builds a Declare"),
+    }
+}
+
+#[test]
+fn unknown_incident_is_not_found() {
+    let mut s = MemState::default();
+    let err = s
+        .run(
+            &cmd("u", 1, status_to("us-east-000404", Status::Acknowledged)),
+            1,
+        )
+        .expect_err("missing");
+    assert_eq!(
+        err,
+        DomainError::NotFound {
+            id: "us-east-000404".into()
+        }
+    );
+}
+
+#[test]
+fn repeated_request_id_is_applied_once() {
+    let mut s = MemState::default();
+    let first = s.run(&cmd("same", 1, declare_op()), 1).expect("declare");
+    let after_first = s.clone();
+    let again = s
+        .run(&cmd("same", 2, declare_op()), 2)
+        .expect("retry answers");
+    assert_eq!(first, again, "the retry gets the first answer");
+    assert_eq!(s, after_first, "and changes nothing");
+    assert_eq!(s.incidents.len(), 1);
+}
+
+#[test]
+fn severity_change_records_author_and_reason() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    let op = Op::Update(Update {
+        severity: Some(Severity::Sev1),
+        reason: "all regions affected".into(),
+        ..update(&id)
+    });
+    let a = s.run(&cmd("sev", 3, op), 3).expect("reclassify");
+    assert_eq!(a.incident.severity, Severity::Sev1);
+    let e = &a.events[0];
+    assert_eq!(
+        (e.kind, e.author.as_str()),
+        (EventKind::SeverityChanged, "bob")
+    );
+    assert!(
+        e.text.contains("sev2")
+            && e.text.contains("sev1")
+            && e.text.contains("all regions affected")
+    );
+    assert_eq!(s.timelines[&id].len(), 2);
+}
+
+#[test]
+fn closed_incident_accepts_only_notes() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    s.run(&cmd("r", 2, status_to(&id, Status::Resolved)), 2)
+        .expect("resolve");
+    s.run(&cmd("c", 3, status_to(&id, Status::Closed)), 3)
+        .expect("close");
+    let before = s.clone();
+    let title = Op::Update(Update {
+        title: Some("new".into()),
+        ..update(&id)
+    });
+    assert!(matches!(
+        s.run(&cmd("t", 4, title), 4),
+        Err(DomainError::Precondition { .. })
+    ));
+    assert_eq!(s, before);
+    let note = Op::Note(Note {
+        id: id.clone(),
+        author: "carol".into(),
+        text: "review done".into(),
+    });
+    let a = s.run(&cmd("n", 5, note), 5).expect("annotation");
+    assert_eq!(a.events[0].kind, EventKind::Note);
+    assert_eq!(a.incident.status, Status::Closed);
+}
+
+#[test]
+fn same_log_gives_same_state() {
+    let log: Vec<Command> = vec![
+        cmd("a", 1, declare_op()),
+        cmd("b", 2, declare_op()),
+        cmd("c", 3, status_to("us-east-000001", Status::Acknowledged)),
+        cmd("d", 4, status_to("us-east-000001", Status::Closed)),
+        cmd(
+            "e",
+            5,
+            Op::Note(Note {
+                id: "us-east-000002".into(),
+                author: "x".into(),
+                text: "y".into(),
+            }),
+        ),
+        cmd("a", 6, declare_op()),
+    ];
+    let mut one = MemState::default();
+    let mut two = MemState::default();
+    let r1: Vec<_> = log
+        .iter()
+        .enumerate()
+        .map(|(i, c)| one.run(c, i as u64 + 1))
+        .collect();
+    let r2: Vec<_> = log
+        .iter()
+        .enumerate()
+        .map(|(i, c)| two.run(c, i as u64 + 1))
+        .collect();
+    assert_eq!(one, two);
+    assert_eq!(r1, r2);
+}

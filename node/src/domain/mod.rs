@@ -1,0 +1,21 @@
+//! The incident domain: the model, the commands and their validation, and `apply`.
+//!
+//! This module knows nothing of Raft, RocksDB or gRPC. `apply` is pure and deterministic: given
+//! the same state and the same command it produces the same result on every node. Time comes only
+//! from the HLC stamp the leader put in the command, never from the local clock.
+
+mod error;
+mod model;
+pub mod validate;
+
+mod apply;
+mod declare;
+mod note;
+mod update;
+
+pub use apply::{Effects, StateView, Transition, apply, check};
+pub use error::DomainError;
+pub use model::{
+    Applied, Command, CommandResult, Declare, EventKind, Incident, Note, Op, Severity, Stamp,
+    Status, TimelineEvent, Update,
+};

@@ -1,0 +1,250 @@
+//! The incident model and the commands that change it.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::DomainError;
+
+/// A hybrid logical clock stamp: the only notion of time the domain has.
+/// Field order gives the total order used to merge timelines: wall time, then the logical
+/// counter, then the node id as the last tie-breaker.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub struct Stamp {
+    /// Nanoseconds since the UTC epoch.
+    pub wall_ns: u64,
+    /// Orders stamps that share a wall time.
+    pub logical: u32,
+    /// The node that made the stamp.
+    pub node_id: u64,
+}
+
+/// How bad an incident is. SEV1 is the worst.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Severity {
+    /// Critical: widespread customer impact.
+    Sev1,
+    /// Major: significant impact or a critical service degraded.
+    Sev2,
+    /// Minor: limited impact, workaround exists.
+    Sev3,
+    /// Low: cosmetic or internal only.
+    Sev4,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Sev1 => "sev1",
+            Self::Sev2 => "sev2",
+            Self::Sev3 => "sev3",
+            Self::Sev4 => "sev4",
+        };
+        f.write_str(s)
+    }
+}
+
+/// Where an incident is in its life cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// Declared, nobody has taken it yet.
+    Triggered,
+    /// Someone owns it.
+    Acknowledged,
+    /// Customer impact stopped; the cause may still be there.
+    Mitigated,
+    /// Fixed.
+    Resolved,
+    /// Reviewed and final: nothing changes any more except appended notes.
+    Closed,
+}
+
+impl Status {
+    /// The life-cycle rule: forward moves (skipping allowed) up to resolved, resolved to closed,
+    /// and reopening a resolved incident. Closed is final.
+    pub fn can_move_to(self, next: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, next),
+            (Triggered, Acknowledged | Mitigated | Resolved)
+                | (Acknowledged, Mitigated | Resolved)
+                | (Mitigated, Resolved)
+                | (Resolved, Closed | Triggered)
+        )
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match self {
+            Self::Triggered => "triggered",
+            Self::Acknowledged => "acknowledged",
+            Self::Mitigated => "mitigated",
+            Self::Resolved => "resolved",
+            Self::Closed => "closed",
+        };
+        f.write_str(s)
+    }
+}
+
+/// What a timeline event records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventKind {
+    /// The incident was declared.
+    Declared,
+    /// Status moved; the text says from what to what and why.
+    StatusChanged,
+    /// Severity changed (manual reclassification); the text carries the reason.
+    SeverityChanged,
+    /// Title changed.
+    TitleChanged,
+    /// Commander handed over.
+    CommanderChanged,
+    /// A free-form note from a responder.
+    Note,
+}
+
+/// One entry in an incident's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineEvent {
+    /// Position in the timeline, from 1.
+    pub seq: u32,
+    /// What happened.
+    pub kind: EventKind,
+    /// Who did it.
+    pub author: String,
+    /// Human-readable description.
+    pub text: String,
+    /// When, in HLC.
+    pub at: Stamp,
+}
+
+/// The replicated record of one incident (its timeline is stored beside it, event by event).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// `<region>-<six-digit sequence>`, e.g. `us-east-000042`: carries its home region.
+    pub id: String,
+    /// One line saying what is wrong.
+    pub title: String,
+    /// Current severity.
+    pub severity: Severity,
+    /// Current life-cycle status.
+    pub status: Status,
+    /// The affected service.
+    pub service: String,
+    /// Who leads the response.
+    pub commander: String,
+    /// When it was declared.
+    pub created_at: Stamp,
+    /// When it last changed.
+    pub updated_at: Stamp,
+    /// Number of timeline events.
+    pub timeline_len: u32,
+    /// Log index of the command that last changed it.
+    pub version: u64,
+}
+
+/// A state-machine command: what a client asked for, stamped by the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Client-chosen id; a second command with the same id returns the first one's result.
+    pub request_id: String,
+    /// The leader's HLC when it proposed the command: the command's time.
+    pub stamp: Stamp,
+    /// What to do.
+    pub op: Op,
+}
+
+impl fmt::Display for Command {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match &self.op {
+            Op::Declare(_) => "declare".to_owned(),
+            Op::Update(u) => format!("update {}", u.id),
+            Op::Note(n) => format!("note {}", n.id),
+        };
+        write!(f, "{what} (request {})", self.request_id)
+    }
+}
+
+/// The operations of the incident domain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Op {
+    /// Open a new incident.
+    Declare(Declare),
+    /// Change title, severity, status or commander, with a reason.
+    Update(Update),
+    /// Append a note to the timeline.
+    Note(Note),
+}
+
+impl Op {
+    /// The incident the operation targets, if it targets an existing one.
+    pub fn target(&self) -> Option<&str> {
+        match self {
+            Op::Declare(_) => None,
+            Op::Update(u) => Some(&u.id),
+            Op::Note(n) => Some(&n.id),
+        }
+    }
+}
+
+/// Declare a new incident in `region`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declare {
+    /// Home region; becomes the prefix of the id.
+    pub region: String,
+    /// See [`Incident::title`].
+    pub title: String,
+    /// See [`Incident::severity`].
+    pub severity: Severity,
+    /// See [`Incident::service`].
+    pub service: String,
+    /// Empty means the author commands.
+    pub commander: String,
+    /// Who declares.
+    pub author: String,
+}
+
+/// Change fields of an incident. Only the `Some` fields change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// Which incident.
+    pub id: String,
+    /// New title.
+    pub title: Option<String>,
+    /// New severity (a manual reclassification).
+    pub severity: Option<Severity>,
+    /// New status; must be a legal transition.
+    pub status: Option<Status>,
+    /// New commander (hand-over).
+    pub commander: Option<String>,
+    /// Why; mandatory, recorded in every timeline event the update makes.
+    pub reason: String,
+    /// Who.
+    pub author: String,
+}
+
+/// Append a note to an incident's timeline. Allowed on closed incidents (annotations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Which incident.
+    pub id: String,
+    /// Who writes.
+    pub author: String,
+    /// The note.
+    pub text: String,
+}
+
+/// What an accepted command did: the incident after it and the events it recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The incident after the command.
+    pub incident: Incident,
+    /// Timeline events the command appended, in order.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// The answer apply gives a command; it travels back to the client through Raft.
+pub type CommandResult = Result<Applied, DomainError>;

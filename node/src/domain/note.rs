@@ -1,0 +1,36 @@
+//! Note: append free text to an incident's timeline. The one change a closed incident accepts.
+
+use super::apply::{author_or_unknown, record};
+use super::{DomainError, Effects, EventKind, Incident, Note, Stamp, validate};
+
+/// Checks the fields of a note request.
+pub fn check(n: &Note) -> Result<(), DomainError> {
+    validate::incident_id(&n.id)?;
+    validate::text("text", &n.text)?;
+    validate::name("author", &n.author)?;
+    Ok(())
+}
+
+pub(super) fn apply(
+    n: &Note,
+    mut inc: Incident,
+    stamp: Stamp,
+    index: u64,
+) -> Result<Effects, DomainError> {
+    let mut events = Vec::with_capacity(1);
+    record(
+        &mut inc,
+        &mut events,
+        EventKind::Note,
+        author_or_unknown(&n.author),
+        n.text.clone(),
+        stamp,
+    );
+    inc.updated_at = stamp;
+    inc.version = index;
+    Ok(Effects {
+        incident: inc,
+        events,
+        next_sequence: None,
+    })
+}

@@ -1,0 +1,128 @@
+//! Update: change title, severity, status or commander. Every change needs a reason and leaves
+//! one timeline event naming who, what and why.
+
+use super::apply::{author_or_unknown, record};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, Status, Update, validate};
+
+/// Checks the fields of an update request, independent of the incident's state.
+pub fn check(u: &Update) -> Result<(), DomainError> {
+    validate::incident_id(&u.id)?;
+    if u.title.is_none() && u.severity.is_none() && u.status.is_none() && u.commander.is_none() {
+        return Err(DomainError::invalid(
+            "update",
+            "must change at least one of title, severity, status, commander",
+        ));
+    }
+    if let Some(t) = &u.title {
+        validate::title(t)?;
+    }
+    if let Some(c) = &u.commander {
+        validate::name("commander", c)?;
+        if c.trim().is_empty() {
+            return Err(DomainError::invalid("commander", "must not be empty"));
+        }
+    }
+    validate::text("reason", &u.reason)?;
+    validate::name("author", &u.author)?;
+    Ok(())
+}
+
+pub(super) fn apply(
+    u: &Update,
+    mut inc: Incident,
+    stamp: Stamp,
+    index: u64,
+) -> Result<Effects, DomainError> {
+    if inc.status == Status::Closed {
+        return Err(DomainError::precondition(
+            "status",
+            format!("incident {} is closed; only notes can be appended", inc.id),
+        ));
+    }
+    if let Some(next) = u.status
+        && !inc.status.can_move_to(next)
+    {
+        return Err(DomainError::precondition(
+            "status",
+            format!("cannot move from {} to {next}", inc.status),
+        ));
+    }
+    let author = author_or_unknown(&u.author);
+    let reason = u.reason.trim();
+    let mut events = Vec::new();
+    if let Some(title) = &u.title {
+        let title = title.trim();
+        if title != inc.title {
+            let text = format!(
+                "title changed from \"{}\" to \"{title}\": {reason}",
+                inc.title
+            );
+            inc.title = title.to_owned();
+            record(
+                &mut inc,
+                &mut events,
+                EventKind::TitleChanged,
+                author,
+                text,
+                stamp,
+            );
+        }
+    }
+    if let Some(sev) = u.severity
+        && sev != inc.severity
+    {
+        let text = format!("severity changed from {} to {sev}: {reason}", inc.severity);
+        inc.severity = sev;
+        record(
+            &mut inc,
+            &mut events,
+            EventKind::SeverityChanged,
+            author,
+            text,
+            stamp,
+        );
+    }
+    if let Some(commander) = &u.commander {
+        let commander = commander.trim();
+        if commander != inc.commander {
+            let text = format!(
+                "commander handed over from {} to {commander}: {reason}",
+                inc.commander
+            );
+            inc.commander = commander.to_owned();
+            record(
+                &mut inc,
+                &mut events,
+                EventKind::CommanderChanged,
+                author,
+                text,
+                stamp,
+            );
+        }
+    }
+    if let Some(next) = u.status {
+        let text = format!("status changed from {} to {next}: {reason}", inc.status);
+        inc.status = next;
+        record(
+            &mut inc,
+            &mut events,
+            EventKind::StatusChanged,
+            author,
+            text,
+            stamp,
+        );
+    }
+    if events.is_empty() {
+        return Err(DomainError::invalid(
+            "update",
+            "changes nothing: every given field already has that value",
+        ));
+    }
+    inc.updated_at = stamp;
+    inc.version = index;
+    Ok(Effects {
+        incident: inc,
+        events,
+        next_sequence: None,
+    })
+}

@@ -1,0 +1,13 @@
+//! icc-node: the icc server library behind the `iccd` binary.
+//!
+//! Layers, from the inside out: `domain` (pure incident logic), `raft` (openraft on RocksDB,
+//! node-to-node gRPC; knows nothing of incidents beyond an opaque command), `services` (tonic
+//! handlers that translate between the wire and the domain), `node` (wiring and lifecycle).
+
+pub mod config;
+pub mod domain;
+pub mod hlc;
+pub mod node;
+pub mod peers;
+pub mod raft;
+pub mod services;

@@ -1,0 +1,268 @@
+//! Wiring and lifecycle of one node: open storage, start the Raft group, serve gRPC, initialise
+//! the group on first start, shut down cleanly.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use icc_proto::v1::cluster_service_server::ClusterServiceServer;
+use icc_proto::v1::incident_service_server::IncidentServiceServer;
+use icc_proto::v1::raft_service_server::RaftServiceServer;
+use openraft::type_config::async_runtime::watch::WatchReceiver;
+use openraft::{Config, SnapshotPolicy};
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::config::ClusterConfig;
+use crate::hlc::NodeClock;
+use crate::peers::Peers;
+use crate::raft::keys::GroupKeys;
+use crate::raft::log_store::{LogStore, WalSyncer};
+use crate::raft::network::NetworkFactory;
+use crate::raft::service::{GroupRegistry, RaftApi};
+use crate::raft::state_machine::{GroupState, StateMachine};
+use crate::raft::{NodeInfo, Raft, db};
+use crate::services::cluster::ClusterApi;
+use crate::services::incidents::IncidentApi;
+use crate::services::{Group, HlcGate, NodeCtx};
+
+/// Everything needed to start a node.
+pub struct NodeOptions {
+    /// The cluster description.
+    pub cluster: ClusterConfig,
+    /// This node's id (must be in `cluster.nodes`).
+    pub node_id: u64,
+    /// Where this node keeps its RocksDB.
+    pub data_dir: PathBuf,
+    /// Shift of this node's wall clock, in milliseconds (tests only; 0 in production).
+    pub test_clock_offset_ms: i64,
+}
+
+/// Runs the node until `shutdown` resolves.
+pub async fn run(
+    opts: NodeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let cluster = &opts.cluster;
+    let me = cluster
+        .node(opts.node_id)
+        .map_err(anyhow::Error::msg)?
+        .clone();
+    let region = cluster.region.clone();
+    if opts.test_clock_offset_ms != 0 {
+        tracing::warn!(
+            offset_ms = opts.test_clock_offset_ms,
+            "TEST-ONLY clock offset in effect"
+        );
+    }
+
+    let db = db::open(&opts.data_dir.join("rocksdb")).context("opening storage")?;
+    let offset = Duration::from_millis(opts.test_clock_offset_ms.unsigned_abs());
+    let clock = Arc::new(NodeClock::new(
+        opts.node_id,
+        cluster.max_clock_offset(),
+        offset,
+        opts.test_clock_offset_ms < 0,
+    ));
+    let peers = Arc::new(Peers::new(clock.clone()));
+    let syncer = WalSyncer::start(db.clone()).context("starting the WAL sync thread")?;
+
+    let keys = GroupKeys::new(&region);
+    let (changes, _) = broadcast::channel(4096);
+    let t = &cluster.raft;
+    let raft_config = Config {
+        cluster_name: format!("icc-{region}"),
+        heartbeat_interval: t.heartbeat_ms,
+        election_timeout_min: t.election_min_ms,
+        election_timeout_max: t.election_max_ms,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_every),
+        max_in_snapshot_log_to_keep: t.keep_logs_after_snapshot,
+        enable_pre_vote: Some(t.pre_vote),
+        ..Default::default()
+    }
+    .validate()
+    .context("raft config")?;
+    let raft = Raft::new(
+        opts.node_id,
+        Arc::new(raft_config),
+        NetworkFactory::new(region.clone(), peers.clone()),
+        LogStore::new(db.clone(), keys.clone(), syncer),
+        StateMachine::new(db.clone(), keys.clone(), changes.clone()),
+    )
+    .await
+    .context("starting raft")?;
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let registry = GroupRegistry::default();
+    registry.insert(&region, raft.clone());
+    let group = Group {
+        name: region.clone(),
+        raft: raft.clone(),
+        state: GroupState::new(db.clone(), keys),
+        changes,
+    };
+    let ctx = Arc::new(NodeCtx {
+        id: opts.node_id,
+        region: region.clone(),
+        clock: clock.clone(),
+        peers,
+        group,
+        recovered: AtomicBool::new(false),
+        stopping: stop_rx.clone(),
+    });
+    tokio::spawn(mark_recovered(ctx.clone()));
+
+    let listener = TcpListener::bind(&me.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", me.addr))?;
+    tracing::info!(node = opts.node_id, %region, addr = %me.addr, "serving");
+
+    if cluster.nodes.iter().map(|n| n.id).min() == Some(opts.node_id) {
+        tokio::spawn(bootstrap(raft.clone(), cluster.clone()));
+    }
+
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(icc_proto::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .context("reflection service")?;
+    let gate = HlcGate(clock);
+    let signal = {
+        let raft = raft.clone();
+        async move {
+            shutdown.await;
+            let _ = stop_tx.send(true);
+            hand_over_leadership(&raft, opts.node_id).await;
+        }
+    };
+    let server = tonic::transport::Server::builder()
+        .add_service(IncidentServiceServer::with_interceptor(
+            IncidentApi::new(ctx.clone()),
+            gate.clone(),
+        ))
+        .add_service(ClusterServiceServer::with_interceptor(
+            ClusterApi::new(ctx.clone()),
+            gate.clone(),
+        ))
+        .add_service(tonic::service::interceptor::InterceptedService::new(
+            RaftServiceServer::new(RaftApi::new(registry)).max_decoding_message_size(64 << 20),
+            gate,
+        ))
+        .add_service(reflection)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+    // After the signal, connections get a bounded time to finish; then the node stops anyway.
+    tokio::select! {
+        r = server => r.context("gRPC server")?,
+        _ = async {
+            crate::services::until_stopping(stop_rx).await;
+            tokio::time::sleep(DRAIN_TIMEOUT).await;
+        } => tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the shutdown signal; closing them"),
+    }
+
+    tracing::info!("shutting down raft");
+    raft.shutdown()
+        .await
+        .map_err(|e| anyhow::anyhow!("raft shutdown: {e}"))?;
+    db.flush_wal(true)
+        .map_err(|e| anyhow::anyhow!("final WAL sync: {e}"))?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+/// How long open connections may take to finish after a shutdown signal.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// If this node leads, hands leadership to another voter and waits (briefly) for it to take over,
+/// so a planned stop costs no election timeout.
+async fn hand_over_leadership(raft: &Raft, me: u64) {
+    let metrics = raft.metrics().borrow_watched().clone();
+    if metrics.current_leader != Some(me) {
+        return;
+    }
+    let Some(to) = metrics
+        .membership_config
+        .membership()
+        .voter_ids()
+        .find(|id| *id != me)
+    else {
+        return;
+    };
+    if let Err(e) = raft.trigger().transfer_leader(to).await {
+        tracing::warn!("leadership hand-over to node {to} failed: {e}");
+        return;
+    }
+    let moved = raft
+        .wait(Some(Duration::from_secs(2)))
+        .metrics(
+            |m| m.current_leader.is_some_and(|l| l != me),
+            "leadership moved",
+        )
+        .await;
+    match moved {
+        Ok(m) => {
+            tracing::info!(new_leader = ?m.current_leader, "handed leadership over before stopping")
+        }
+        Err(e) => tracing::warn!("leadership did not move before stopping: {e}"),
+    }
+}
+
+/// Lets local reads through once the state machine has caught up with what the cluster had
+/// committed (so a restarted node never serves a state older than the one it served before).
+/// Needs the network: the commit index comes from the leader.
+async fn mark_recovered(ctx: Arc<NodeCtx>) {
+    loop {
+        match ctx
+            .group
+            .raft
+            .wait_for_recovery(Some(Duration::from_secs(5)))
+            .await
+        {
+            Ok(m) => {
+                ctx.recovered.store(true, Ordering::Release);
+                tracing::info!(applied = ?m.last_applied, "recovered: state machine caught up with the cluster commit");
+                return;
+            }
+            Err(e) => {
+                tracing::info!("waiting for the cluster commit before serving local reads: {e}")
+            }
+        }
+    }
+}
+
+/// Initialises the group with every configured node as a voter, once, on the lowest-id node.
+/// A node that has any Raft state (a vote or a log) is already part of a cluster and skips this.
+async fn bootstrap(raft: Raft, cluster: ClusterConfig) {
+    match raft.is_initialized().await {
+        Ok(true) => return,
+        Ok(false) => {}
+        Err(e) => {
+            tracing::error!("cannot tell whether the group is initialised: {e}");
+            return;
+        }
+    }
+    let members: BTreeMap<u64, NodeInfo> = cluster
+        .nodes
+        .iter()
+        .map(|n| {
+            (
+                n.id,
+                NodeInfo {
+                    addr: n.addr.clone(),
+                    region: cluster.region.clone(),
+                },
+            )
+        })
+        .collect();
+    match raft.initialize(members).await {
+        Ok(()) => tracing::info!(
+            "initialised group {} with {} voters",
+            cluster.region,
+            cluster.nodes.len()
+        ),
+        Err(e) => tracing::warn!("group already initialised elsewhere: {e}"),
+    }
+}

@@ -1,0 +1,241 @@
+//! The Raft log of one group in RocksDB, with group commit.
+//!
+//! `append` writes entries to RocksDB (WAL, not yet synced) and hands its completion callback to
+//! the node's [`WalSyncer`]. The syncer thread takes every callback that is waiting, makes ONE
+//! `fsync` of the write-ahead log, then completes them all: concurrent appends of every group share
+//! one fsync. A callback is never completed before the fsync that covers its entries.
+
+use std::fmt::Debug;
+use std::io;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+use std::sync::mpsc;
+
+use openraft::OptionalSend;
+use openraft::entry::RaftEntry;
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use rocksdb::{DB, Direction, IteratorMode, WriteBatch, WriteOptions};
+
+use super::codec::{decode, encode};
+use super::db::{cf, io_err};
+use super::keys::{CF_LOGS, CF_META, GroupKeys};
+use super::{Entry, LogId, TypeConfig, Vote};
+
+/// One background thread per RocksDB that syncs the WAL for many waiting appends at once.
+#[derive(Clone)]
+pub struct WalSyncer {
+    tx: mpsc::Sender<IOFlushed<TypeConfig>>,
+}
+
+impl WalSyncer {
+    /// Starts the sync thread for `db`. It ends when every `WalSyncer` clone is dropped.
+    pub fn start(db: Arc<DB>) -> io::Result<Self> {
+        let (tx, rx) = mpsc::channel::<IOFlushed<TypeConfig>>();
+        std::thread::Builder::new()
+            .name("icc-wal-sync".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut waiting = vec![first];
+                    waiting.extend(rx.try_iter());
+                    let result = db.flush_wal(true).map_err(io_err);
+                    metrics::record_wal_sync(waiting.len());
+                    for callback in waiting {
+                        let r = match &result {
+                            Ok(()) => Ok(()),
+                            Err(e) => Err(io::Error::new(e.kind(), e.to_string())),
+                        };
+                        callback.io_completed(r);
+                    }
+                }
+            })?;
+        Ok(Self { tx })
+    }
+
+    fn submit(&self, callback: IOFlushed<TypeConfig>) -> io::Result<()> {
+        self.tx
+            .send(callback)
+            .map_err(|_| io::Error::other("WAL sync thread has stopped"))
+    }
+}
+
+/// Counters of the group commit, read by the status endpoint.
+pub mod metrics {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static SYNCS: AtomicU64 = AtomicU64::new(0);
+    static APPENDS: AtomicU64 = AtomicU64::new(0);
+
+    pub(super) fn record_wal_sync(appends: usize) {
+        SYNCS.fetch_add(1, Ordering::Relaxed);
+        APPENDS.fetch_add(appends as u64, Ordering::Relaxed);
+    }
+
+    /// (number of WAL fsyncs, number of appends they covered) since the process started.
+    pub fn wal_syncs() -> (u64, u64) {
+        (
+            SYNCS.load(Ordering::Relaxed),
+            APPENDS.load(Ordering::Relaxed),
+        )
+    }
+}
+
+const VOTE: &[u8] = b"vote";
+const COMMITTED: &[u8] = b"committed";
+const LAST_PURGED: &[u8] = b"last_purged";
+
+/// The log storage of one Raft group.
+#[derive(Clone)]
+pub struct LogStore {
+    db: Arc<DB>,
+    keys: GroupKeys,
+    syncer: WalSyncer,
+}
+
+impl LogStore {
+    /// The log of group `keys` in `db`, synced by `syncer`.
+    pub fn new(db: Arc<DB>, keys: GroupKeys, syncer: WalSyncer) -> Self {
+        Self { db, keys, syncer }
+    }
+
+    fn get_meta<T: serde::de::DeserializeOwned>(&self, name: &[u8]) -> io::Result<Option<T>> {
+        let bytes = self
+            .db
+            .get_cf(cf(&self.db, CF_META)?, self.keys.key(name))
+            .map_err(io_err)?;
+        bytes.map(|b| decode(&b)).transpose()
+    }
+
+    fn put_meta<T: serde::Serialize>(&self, name: &[u8], value: &T, sync: bool) -> io::Result<()> {
+        let mut opts = WriteOptions::default();
+        opts.set_sync(sync);
+        self.db
+            .put_cf_opt(
+                cf(&self.db, CF_META)?,
+                self.keys.key(name),
+                encode(value)?,
+                &opts,
+            )
+            .map_err(io_err)
+    }
+
+    fn last_entry(&self) -> io::Result<Option<Entry>> {
+        let end = self.keys.end();
+        let mut it = self.db.iterator_cf(
+            cf(&self.db, CF_LOGS)?,
+            IteratorMode::From(&end, Direction::Reverse),
+        );
+        match it.next() {
+            Some(Ok((k, v))) if k.starts_with(self.keys.prefix()) => Ok(Some(decode(&v)?)),
+            Some(Err(e)) => Err(io_err(e)),
+            _ => Ok(None),
+        }
+    }
+}
+
+impl RaftLogReader<TypeConfig> for LogStore {
+    async fn try_get_log_entries<RB: RangeBounds<u64> + Clone + Debug + OptionalSend>(
+        &mut self,
+        range: RB,
+    ) -> io::Result<Vec<Entry>> {
+        let start = match range.start_bound() {
+            Bound::Included(x) => *x,
+            Bound::Excluded(x) => x.saturating_add(1),
+            Bound::Unbounded => 0,
+        };
+        let from = self.keys.log(start);
+        let mut out = Vec::new();
+        for item in self.db.iterator_cf(
+            cf(&self.db, CF_LOGS)?,
+            IteratorMode::From(&from, Direction::Forward),
+        ) {
+            let (k, v) = item.map_err(io_err)?;
+            let Some(index) = self.keys.log_index(&k) else {
+                break;
+            };
+            if !range.contains(&index) {
+                break;
+            }
+            let entry: Entry = decode(&v)?;
+            if entry.index() != index {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("log key {index} holds entry {}", entry.index()),
+                ));
+            }
+            out.push(entry);
+        }
+        Ok(out)
+    }
+
+    async fn read_vote(&mut self) -> io::Result<Option<Vote>> {
+        self.get_meta(VOTE)
+    }
+}
+
+impl RaftLogStorage<TypeConfig> for LogStore {
+    type LogReader = Self;
+
+    async fn get_log_state(&mut self) -> io::Result<LogState<TypeConfig>> {
+        let last_purged_log_id: Option<LogId> = self.get_meta(LAST_PURGED)?;
+        let last_log_id = match self.last_entry()? {
+            Some(e) => Some(e.log_id),
+            None => last_purged_log_id,
+        };
+        Ok(LogState {
+            last_purged_log_id,
+            last_log_id,
+        })
+    }
+
+    async fn get_log_reader(&mut self) -> Self::LogReader {
+        self.clone()
+    }
+
+    async fn save_vote(&mut self, vote: &Vote) -> io::Result<()> {
+        // A vote must be durable before it is acted on: write with sync.
+        self.put_meta(VOTE, vote, true)
+    }
+
+    async fn save_committed(&mut self, committed: Option<LogId>) -> io::Result<()> {
+        // Advisory (openraft re-derives it); it lets a restarted node re-apply up to what it had
+        // served, so no fsync of its own. A later log fsync covers it.
+        self.put_meta(COMMITTED, &committed, false)
+    }
+
+    async fn read_committed(&mut self) -> io::Result<Option<LogId>> {
+        Ok(self.get_meta::<Option<LogId>>(COMMITTED)?.flatten())
+    }
+
+    async fn append<I>(&mut self, entries: I, callback: IOFlushed<TypeConfig>) -> io::Result<()>
+    where
+        I: IntoIterator<Item = Entry> + OptionalSend,
+        I::IntoIter: OptionalSend,
+    {
+        let logs = cf(&self.db, CF_LOGS)?;
+        let mut batch = WriteBatch::default();
+        for entry in entries {
+            batch.put_cf(logs, self.keys.log(entry.index()), encode(&entry)?);
+        }
+        // Written (readable) now; durable once the syncer's fsync covering it has run.
+        self.db.write(batch).map_err(io_err)?;
+        self.syncer.submit(callback)
+    }
+
+    async fn truncate_after(&mut self, last_log_id: Option<LogId>) -> io::Result<()> {
+        let from = last_log_id.map_or(0, |l| l.index() + 1);
+        let logs = cf(&self.db, CF_LOGS)?;
+        self.db
+            .delete_range_cf(logs, self.keys.log(from), self.keys.end())
+            .map_err(io_err)
+    }
+
+    async fn purge(&mut self, log_id: LogId) -> io::Result<()> {
+        // Record the purge point first: entries at or below it are ignored from then on, so a
+        // crash between the two writes leaves nothing inconsistent.
+        self.put_meta(LAST_PURGED, &log_id, false)?;
+        let logs = cf(&self.db, CF_LOGS)?;
+        self.db
+            .delete_range_cf(logs, self.keys.log(0), self.keys.log(log_id.index() + 1))
+            .map_err(io_err)
+    }
+}

@@ -1,0 +1,240 @@
+//! The client side of the node-to-node Raft transport: openraft's network traits over gRPC.
+//! Every message names its group; payloads go through `codec`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use icc_proto::v1::{RaftMessage, SnapshotChunk, snapshot_chunk};
+use openraft::OptionalSend;
+use openraft::base::{BoxFuture, BoxStream};
+use openraft::errors::{NetworkError, RPCError, ReplicationClosed, StreamingError, Unreachable};
+use openraft::network::{Backoff, RPCOption, RaftNetworkFactory, RaftNetworkV2};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, SnapshotResponse, StreamAppendResult,
+    TransferLeaderRequest, TransferLeaderResponse, VoteRequest, VoteResponse,
+};
+use tonic::Code;
+
+use super::codec::{decode, encode};
+use super::{NodeId, NodeInfo, Snapshot, TypeConfig, Vote};
+use crate::peers::Peers;
+
+/// Size of one snapshot data chunk on the wire.
+const SNAPSHOT_CHUNK: usize = 1 << 20;
+
+/// Creates connections to the members of one group.
+#[derive(Clone)]
+pub struct NetworkFactory {
+    group: String,
+    peers: Arc<Peers>,
+}
+
+impl NetworkFactory {
+    /// Connections for `group` over the node's shared `peers` channels.
+    pub fn new(group: String, peers: Arc<Peers>) -> Self {
+        Self { group, peers }
+    }
+}
+
+impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
+    type Network = Connection;
+
+    async fn new_client(&mut self, target: NodeId, node: &NodeInfo) -> Connection {
+        Connection {
+            group: self.group.clone(),
+            target,
+            addr: node.addr.clone(),
+            peers: self.peers.clone(),
+        }
+    }
+}
+
+/// The connection to one member of one group.
+pub struct Connection {
+    group: String,
+    target: NodeId,
+    addr: String,
+    peers: Arc<Peers>,
+}
+
+fn rpc_err(target: NodeId, status: tonic::Status) -> RPCError<TypeConfig> {
+    let err = std::io::Error::other(format!(
+        "node {target}: {}: {}",
+        status.code(),
+        status.message()
+    ));
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+            RPCError::Unreachable(Unreachable::new(&err))
+        }
+        _ => RPCError::Network(NetworkError::new(&err)),
+    }
+}
+
+fn io_rpc_err(e: std::io::Error) -> RPCError<TypeConfig> {
+    RPCError::Network(NetworkError::new(&e))
+}
+
+impl Connection {
+    fn message<T: serde::Serialize>(&self, value: &T) -> Result<RaftMessage, RPCError<TypeConfig>> {
+        Ok(RaftMessage {
+            group: self.group.clone(),
+            payload: encode(value).map_err(io_rpc_err)?,
+        })
+    }
+
+    fn client(&self) -> Result<RaftClient, RPCError<TypeConfig>> {
+        self.peers
+            .raft(&self.addr)
+            .map_err(|s| rpc_err(self.target, s))
+    }
+
+    /// One unary Raft RPC: encode, send with the RPC's deadline, decode the reply.
+    async fn unary<Req, Resp, F, Fut>(
+        &self,
+        req: &Req,
+        option: &RPCOption,
+        call: F,
+    ) -> Result<Resp, RPCError<TypeConfig>>
+    where
+        Req: serde::Serialize,
+        Resp: serde::de::DeserializeOwned,
+        F: FnOnce(RaftClient, tonic::Request<RaftMessage>) -> Fut,
+        Fut: Future<Output = Result<tonic::Response<RaftMessage>, tonic::Status>>,
+    {
+        let mut request = tonic::Request::new(self.message(req)?);
+        request.set_timeout(option.hard_ttl());
+        let reply = call(self.client()?, request)
+            .await
+            .map_err(|s| rpc_err(self.target, s))?;
+        decode(&reply.into_inner().payload).map_err(io_rpc_err)
+    }
+}
+
+type RaftClient = icc_proto::v1::raft_service_client::RaftServiceClient<crate::peers::PeerChannel>;
+
+impl RaftNetworkV2<TypeConfig> for Connection {
+    type SnapshotData = Vec<u8>;
+
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.unary(&rpc, &option, |mut c, r| async move {
+            c.append_entries(r).await
+        })
+        .await
+    }
+
+    fn stream_append<'s, S>(
+        &'s mut self,
+        input: S,
+        _option: RPCOption,
+    ) -> BoxFuture<
+        's,
+        Result<
+            BoxStream<'s, Result<StreamAppendResult<TypeConfig>, RPCError<TypeConfig>>>,
+            RPCError<TypeConfig>,
+        >,
+    >
+    where
+        S: Stream<Item = AppendEntriesRequest<TypeConfig>> + OptionalSend + Unpin + 'static,
+    {
+        Box::pin(async move {
+            let group = self.group.clone();
+            let target = self.target;
+            // Requests that cannot be encoded end the stream; openraft then retries.
+            let outgoing = input
+                .map(move |req| {
+                    encode(&req).map(|payload| RaftMessage {
+                        group: group.clone(),
+                        payload,
+                    })
+                })
+                .take_while(|r| futures::future::ready(r.is_ok()))
+                .filter_map(|r| futures::future::ready(r.ok()));
+            let response = self
+                .client()?
+                .stream_append(outgoing)
+                .await
+                .map_err(|s| rpc_err(target, s))?;
+            let replies = response.into_inner().map(move |item| {
+                let msg = item.map_err(|s| rpc_err(target, s))?;
+                decode::<StreamAppendResult<TypeConfig>>(&msg.payload).map_err(io_rpc_err)
+            });
+            Ok(Box::pin(replies) as BoxStream<'s, _>)
+        })
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.unary(&rpc, &option, |mut c, r| async move { c.vote(r).await })
+            .await
+    }
+
+    async fn pre_vote(
+        &mut self,
+        rpc: VoteRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.unary(&rpc, &option, |mut c, r| async move { c.pre_vote(r).await })
+            .await
+    }
+
+    async fn full_snapshot(
+        &mut self,
+        vote: Vote,
+        snapshot: Snapshot,
+        _cancel: impl Future<Output = ReplicationClosed> + OptionalSend + 'static,
+        option: RPCOption,
+    ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
+        let target = self.target;
+        let meta =
+            encode(&(vote, snapshot.meta)).map_err(|e| StreamingError::from(io_rpc_err(e)))?;
+        let group = self.group.clone();
+        let mut chunks = vec![SnapshotChunk {
+            group: group.clone(),
+            chunk: Some(snapshot_chunk::Chunk::Meta(meta)),
+        }];
+        chunks.extend(
+            snapshot
+                .snapshot
+                .chunks(SNAPSHOT_CHUNK)
+                .map(|c| SnapshotChunk {
+                    group: group.clone(),
+                    chunk: Some(snapshot_chunk::Chunk::Data(c.to_vec())),
+                }),
+        );
+        let mut req = tonic::Request::new(futures::stream::iter(chunks));
+        req.set_timeout(option.hard_ttl().max(Duration::from_secs(30)));
+        let reply = self
+            .client()
+            .map_err(StreamingError::from)?
+            .install_snapshot(req)
+            .await
+            .map_err(|s| StreamingError::from(rpc_err(target, s)))?;
+        decode(&reply.into_inner().payload).map_err(|e| StreamingError::from(io_rpc_err(e)))
+    }
+
+    async fn transfer_leader(
+        &mut self,
+        req: TransferLeaderRequest<TypeConfig>,
+        option: RPCOption,
+    ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
+        self.unary(&req, &option, |mut c, r| async move {
+            c.transfer_leader(r).await
+        })
+        .await
+    }
+
+    fn backoff(&self) -> Option<Backoff> {
+        // Retry an unreachable peer every 100 ms: fast enough to notice a restart quickly.
+        Some(Backoff::new(std::iter::repeat(Duration::from_millis(100))))
+    }
+}

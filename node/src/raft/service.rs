@@ -1,0 +1,200 @@
+//! The server side of the node-to-node Raft transport: routes each message to its group's Raft.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, RwLock};
+
+use futures::{Stream, StreamExt};
+use icc_proto::v1::raft_service_server::RaftService;
+use icc_proto::v1::{RaftMessage, SnapshotChunk, snapshot_chunk};
+use tonic::{Request, Response, Status, Streaming};
+
+use super::codec::{decode, encode};
+use super::{Raft, Snapshot, SnapshotMeta, Vote};
+
+/// The Raft groups this node hosts, by name.
+#[derive(Clone, Default)]
+pub struct GroupRegistry {
+    groups: Arc<RwLock<HashMap<String, Raft>>>,
+}
+
+impl GroupRegistry {
+    /// Registers a group's Raft under its name.
+    pub fn insert(&self, name: &str, raft: Raft) {
+        self.groups
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_owned(), raft);
+    }
+
+    /// The Raft of group `name`.
+    pub fn get(&self, name: &str) -> Result<Raft, Status> {
+        self.groups
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                Status::not_found(format!(
+                    "group: this node hosts no Raft group named {name:?}"
+                ))
+            })
+    }
+
+    /// Every hosted group.
+    pub fn all(&self) -> Vec<(String, Raft)> {
+        let map = self.groups.read().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+}
+
+/// tonic implementation of `icc.v1.RaftService`.
+pub struct RaftApi {
+    groups: GroupRegistry,
+}
+
+impl RaftApi {
+    /// Serves the groups in `groups`.
+    pub fn new(groups: GroupRegistry) -> Self {
+        Self { groups }
+    }
+}
+
+fn bad_payload(e: std::io::Error) -> Status {
+    Status::invalid_argument(format!("payload: cannot decode Raft message: {e}"))
+}
+
+fn reply<T: serde::Serialize>(group: &str, value: &T) -> Result<Response<RaftMessage>, Status> {
+    let payload = encode(value).map_err(|e| Status::internal(format!("encode reply: {e}")))?;
+    Ok(Response::new(RaftMessage {
+        group: group.to_owned(),
+        payload,
+    }))
+}
+
+fn fatal(e: impl std::fmt::Display) -> Status {
+    Status::unavailable(format!("raft stopped: {e}"))
+}
+
+type ReplyStream = Pin<Box<dyn Stream<Item = Result<RaftMessage, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl RaftService for RaftApi {
+    async fn vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+        let m = req.into_inner();
+        let raft = self.groups.get(&m.group)?;
+        let resp = raft
+            .vote(decode(&m.payload).map_err(bad_payload)?)
+            .await
+            .map_err(fatal)?;
+        reply(&m.group, &resp)
+    }
+
+    async fn pre_vote(&self, req: Request<RaftMessage>) -> Result<Response<RaftMessage>, Status> {
+        let m = req.into_inner();
+        let raft = self.groups.get(&m.group)?;
+        let resp = raft
+            .pre_vote(decode(&m.payload).map_err(bad_payload)?)
+            .await
+            .map_err(fatal)?;
+        reply(&m.group, &resp)
+    }
+
+    async fn append_entries(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
+        let m = req.into_inner();
+        let raft = self.groups.get(&m.group)?;
+        let resp = raft
+            .append_entries(decode(&m.payload).map_err(bad_payload)?)
+            .await
+            .map_err(fatal)?;
+        reply(&m.group, &resp)
+    }
+
+    type StreamAppendStream = ReplyStream;
+
+    async fn stream_append(
+        &self,
+        req: Request<Streaming<RaftMessage>>,
+    ) -> Result<Response<Self::StreamAppendStream>, Status> {
+        let mut input = req.into_inner();
+        // The first message names the group; every message of one stream belongs to it.
+        let Some(first) = input.next().await.transpose()? else {
+            return Ok(Response::new(Box::pin(futures::stream::empty())));
+        };
+        let group = first.group.clone();
+        let raft = self.groups.get(&group)?;
+        let requests = futures::stream::once(futures::future::ready(Ok(first)))
+            .chain(input)
+            .map(|m| m.ok().and_then(|m| decode(&m.payload).ok()))
+            .take_while(|r| futures::future::ready(r.is_some()))
+            .filter_map(futures::future::ready);
+        let out = raft.stream_append(requests).map(move |item| {
+            let result = item.map_err(fatal)?;
+            let payload =
+                encode(&result).map_err(|e| Status::internal(format!("encode reply: {e}")))?;
+            Ok(RaftMessage {
+                group: group.clone(),
+                payload,
+            })
+        });
+        Ok(Response::new(Box::pin(out)))
+    }
+
+    async fn install_snapshot(
+        &self,
+        req: Request<Streaming<SnapshotChunk>>,
+    ) -> Result<Response<RaftMessage>, Status> {
+        let mut input = req.into_inner();
+        let first = input
+            .next()
+            .await
+            .transpose()?
+            .ok_or_else(|| Status::invalid_argument("snapshot: empty stream"))?;
+        let group = first.group.clone();
+        let Some(snapshot_chunk::Chunk::Meta(meta)) = first.chunk else {
+            return Err(Status::invalid_argument(
+                "snapshot: the first chunk must carry the metadata",
+            ));
+        };
+        let (vote, meta): (Vote, SnapshotMeta) = decode(&meta).map_err(bad_payload)?;
+        let mut data = Vec::new();
+        while let Some(chunk) = input.next().await.transpose()? {
+            match chunk.chunk {
+                Some(snapshot_chunk::Chunk::Data(d)) => data.extend_from_slice(&d),
+                _ => {
+                    return Err(Status::invalid_argument(
+                        "snapshot: only the first chunk may carry metadata",
+                    ));
+                }
+            }
+        }
+        let raft = self.groups.get(&group)?;
+        let resp = raft
+            .install_full_snapshot(
+                vote,
+                Snapshot {
+                    meta,
+                    snapshot: data,
+                },
+            )
+            .await
+            .map_err(fatal)?;
+        reply(&group, &resp)
+    }
+
+    async fn transfer_leader(
+        &self,
+        req: Request<RaftMessage>,
+    ) -> Result<Response<RaftMessage>, Status> {
+        let m = req.into_inner();
+        let raft = self.groups.get(&m.group)?;
+        let resp = raft
+            .handle_transfer_leader(decode(&m.payload).map_err(bad_payload)?)
+            .await
+            .map_err(fatal)?;
+        reply(&m.group, &resp)
+    }
+}

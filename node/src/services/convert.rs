@@ -1,0 +1,153 @@
+//! Conversions between `icc.v1` messages and domain types. Enum values the domain does not know
+//! are refused here with the field's name.
+
+use icc_proto::v1 as pb;
+
+use crate::domain::{DomainError, EventKind, Incident, Severity, Stamp, Status, TimelineEvent};
+
+/// HLC stamp to wire.
+pub fn hlc(s: Stamp) -> pb::Hlc {
+    pb::Hlc {
+        wall_ns: s.wall_ns,
+        logical: s.logical,
+        node_id: s.node_id,
+    }
+}
+
+/// Wire severity to domain; unspecified or unknown values are refused.
+pub fn severity(field: &str, v: i32) -> Result<Severity, DomainError> {
+    match pb::Severity::try_from(v) {
+        Ok(pb::Severity::Sev1) => Ok(Severity::Sev1),
+        Ok(pb::Severity::Sev2) => Ok(Severity::Sev2),
+        Ok(pb::Severity::Sev3) => Ok(Severity::Sev3),
+        Ok(pb::Severity::Sev4) => Ok(Severity::Sev4),
+        Ok(pb::Severity::Unspecified) => Err(DomainError::invalid(
+            field,
+            "is required: one of SEV1, SEV2, SEV3, SEV4",
+        )),
+        Err(_) => Err(DomainError::invalid(
+            field,
+            format!("unknown value {v}: expected SEV1, SEV2, SEV3 or SEV4"),
+        )),
+    }
+}
+
+/// Wire status to domain; unspecified or unknown values are refused.
+pub fn status(field: &str, v: i32) -> Result<Status, DomainError> {
+    match pb::Status::try_from(v) {
+        Ok(pb::Status::Triggered) => Ok(Status::Triggered),
+        Ok(pb::Status::Acknowledged) => Ok(Status::Acknowledged),
+        Ok(pb::Status::Mitigated) => Ok(Status::Mitigated),
+        Ok(pb::Status::Resolved) => Ok(Status::Resolved),
+        Ok(pb::Status::Closed) => Ok(Status::Closed),
+        Ok(pb::Status::Unspecified) | Err(_) => Err(DomainError::invalid(
+            field,
+            format!(
+                "unknown value {v}: expected TRIGGERED, ACKNOWLEDGED, MITIGATED, RESOLVED or CLOSED"
+            ),
+        )),
+    }
+}
+
+/// An optional filter: 0 (unspecified) means any.
+pub fn severity_filter(v: i32) -> Result<Option<Severity>, DomainError> {
+    if v == 0 {
+        Ok(None)
+    } else {
+        severity("severity", v).map(Some)
+    }
+}
+
+/// An optional filter: 0 (unspecified) means any.
+pub fn status_filter(v: i32) -> Result<Option<Status>, DomainError> {
+    if v == 0 {
+        Ok(None)
+    } else {
+        status("status", v).map(Some)
+    }
+}
+
+fn severity_pb(s: Severity) -> pb::Severity {
+    match s {
+        Severity::Sev1 => pb::Severity::Sev1,
+        Severity::Sev2 => pb::Severity::Sev2,
+        Severity::Sev3 => pb::Severity::Sev3,
+        Severity::Sev4 => pb::Severity::Sev4,
+    }
+}
+
+fn status_pb(s: Status) -> pb::Status {
+    match s {
+        Status::Triggered => pb::Status::Triggered,
+        Status::Acknowledged => pb::Status::Acknowledged,
+        Status::Mitigated => pb::Status::Mitigated,
+        Status::Resolved => pb::Status::Resolved,
+        Status::Closed => pb::Status::Closed,
+    }
+}
+
+fn kind_pb(k: EventKind) -> pb::EventKind {
+    match k {
+        EventKind::Declared => pb::EventKind::Declared,
+        EventKind::StatusChanged => pb::EventKind::StatusChanged,
+        EventKind::SeverityChanged => pb::EventKind::SeverityChanged,
+        EventKind::TitleChanged => pb::EventKind::TitleChanged,
+        EventKind::CommanderChanged => pb::EventKind::CommanderChanged,
+        EventKind::Note => pb::EventKind::Note,
+    }
+}
+
+/// Incident to wire.
+pub fn incident(i: &Incident) -> pb::Incident {
+    pb::Incident {
+        id: i.id.clone(),
+        title: i.title.clone(),
+        severity: severity_pb(i.severity) as i32,
+        status: status_pb(i.status) as i32,
+        service: i.service.clone(),
+        commander: i.commander.clone(),
+        created_at: Some(hlc(i.created_at)),
+        updated_at: Some(hlc(i.updated_at)),
+        timeline_len: i.timeline_len,
+        version: i.version,
+    }
+}
+
+/// Timeline event to wire.
+pub fn event(e: &TimelineEvent) -> pb::TimelineEvent {
+    pb::TimelineEvent {
+        seq: e.seq,
+        kind: kind_pb(e.kind) as i32,
+        author: e.author.clone(),
+        text: e.text.clone(),
+        at: Some(hlc(e.at)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_and_missing_enums_name_the_field() {
+        assert_eq!(severity("severity", 2), Ok(Severity::Sev2));
+        let e = severity("severity", 9).unwrap_err();
+        assert!(
+            e.to_string().starts_with("severity: unknown value 9"),
+            "{e}"
+        );
+        assert!(
+            severity("severity", 0)
+                .unwrap_err()
+                .to_string()
+                .contains("required")
+        );
+        assert!(
+            status("status", 42)
+                .unwrap_err()
+                .to_string()
+                .starts_with("status:")
+        );
+        assert_eq!(severity_filter(0), Ok(None));
+    }
+}

@@ -1,0 +1,396 @@
+//! `icc.v1.IncidentService`: declare, read, change, annotate and watch incidents.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use icc_proto::v1 as pb;
+use icc_proto::v1::incident_service_client::IncidentServiceClient;
+use icc_proto::v1::incident_service_server::IncidentService;
+use tokio::sync::{broadcast, mpsc};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{NodeCtx, Route, convert, forwarded_request, is_forwarded, status};
+use crate::domain::{Applied, Declare, DomainError, Note, Op, Update, validate};
+use crate::peers::PeerChannel;
+use crate::raft::state_machine::ChangeRecord;
+
+/// Largest page of ListIncidents.
+const MAX_PAGE: usize = 1000;
+/// Page size when the request names none.
+const DEFAULT_PAGE: usize = 100;
+
+/// tonic implementation of `icc.v1.IncidentService`.
+pub struct IncidentApi {
+    ctx: Arc<NodeCtx>,
+}
+
+impl IncidentApi {
+    /// The service over the node's context.
+    pub fn new(ctx: Arc<NodeCtx>) -> Self {
+        Self { ctx }
+    }
+
+    /// Serves `msg` here, or forwards it once to the leader.
+    async fn write<Resp, F, Fut>(
+        &self,
+        forwarded: bool,
+        request_id: &str,
+        op: Op,
+        answer: impl FnOnce(Applied) -> Resp,
+        forward: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        F: FnOnce(IncidentServiceClient<PeerChannel>) -> Fut,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
+    {
+        match self.ctx.propose(request_id, op).await {
+            Ok(applied) => Ok(self.ctx.reply(answer(applied))),
+            Err(Route::Leader(addr)) if forwarded => Err(self.ctx.no_second_hop(&addr)),
+            Err(Route::Leader(addr)) => forward(self.ctx.peers.incidents(&addr)?).await,
+            Err(Route::Fail(s)) => Err(s),
+        }
+    }
+
+    /// Passes the read barrier for `consistency`, or says where to forward the read.
+    async fn read<Resp, F, Fut>(
+        &self,
+        forwarded: bool,
+        consistency: i32,
+        local: impl FnOnce() -> Result<Resp, Status>,
+        forward: F,
+    ) -> Result<Response<Resp>, Status>
+    where
+        F: FnOnce(IncidentServiceClient<PeerChannel>) -> Fut,
+        Fut: Future<Output = Result<Response<Resp>, Status>>,
+    {
+        if consistency == pb::Consistency::Local as i32 {
+            self.ctx.local_read_allowed()?;
+        } else {
+            match self.ctx.read_barrier().await {
+                Ok(()) => {}
+                Err(Route::Leader(addr)) if forwarded => return Err(self.ctx.no_second_hop(&addr)),
+                Err(Route::Leader(addr)) => return forward(self.ctx.peers.incidents(&addr)?).await,
+                Err(Route::Fail(s)) => return Err(s),
+            }
+        }
+        Ok(self.ctx.reply(local()?))
+    }
+
+    fn incident_response(&self, applied: &Applied, forwarded: bool) -> pb::IncidentResponse {
+        pb::IncidentResponse {
+            incident: Some(convert::incident(&applied.incident)),
+            served_by: Some(self.ctx.served_by(forwarded)),
+        }
+    }
+}
+
+fn invalid(e: DomainError) -> Status {
+    status::domain(e)
+}
+
+type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::IncidentChange, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl IncidentService for IncidentApi {
+    async fn declare_incident(
+        &self,
+        req: Request<pb::DeclareIncidentRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let fwd = is_forwarded(&req);
+        let msg = req.into_inner();
+        let op = Op::Declare(Declare {
+            region: self.ctx.region.clone(),
+            title: msg.title.clone(),
+            severity: convert::severity("severity", msg.severity).map_err(invalid)?,
+            service: msg.service.clone(),
+            commander: msg.commander.clone(),
+            author: msg.author.clone(),
+        });
+        let rid = msg.request_id.clone();
+        self.write(
+            fwd,
+            &rid,
+            op,
+            |a| self.incident_response(&a, fwd),
+            |mut c| async move { c.declare_incident(forwarded_request(msg)).await },
+        )
+        .await
+    }
+
+    async fn get_incident(
+        &self,
+        req: Request<pb::GetIncidentRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let fwd = is_forwarded(&req);
+        let msg = req.into_inner();
+        validate::incident_id(&msg.id).map_err(invalid)?;
+        let consistency = msg.consistency;
+        let id = msg.id.clone();
+        self.read(
+            fwd,
+            consistency,
+            || {
+                let inc = self
+                    .ctx
+                    .group
+                    .state
+                    .incident(&id)
+                    .map_err(status::storage)?;
+                let inc =
+                    inc.ok_or_else(|| status::domain(DomainError::NotFound { id: id.clone() }))?;
+                Ok(pb::IncidentResponse {
+                    incident: Some(convert::incident(&inc)),
+                    served_by: Some(self.ctx.served_by(fwd)),
+                })
+            },
+            |mut c| async move { c.get_incident(forwarded_request(msg)).await },
+        )
+        .await
+    }
+
+    async fn list_incidents(
+        &self,
+        req: Request<pb::ListIncidentsRequest>,
+    ) -> Result<Response<pb::ListIncidentsResponse>, Status> {
+        let fwd = is_forwarded(&req);
+        let msg = req.into_inner();
+        let want_status = convert::status_filter(msg.status).map_err(invalid)?;
+        let want_severity = convert::severity_filter(msg.severity).map_err(invalid)?;
+        let page = match msg.page_size as usize {
+            0 => DEFAULT_PAGE,
+            n if n > MAX_PAGE => {
+                return Err(invalid(DomainError::invalid(
+                    "page_size",
+                    format!("must be at most {MAX_PAGE}"),
+                )));
+            }
+            n => n,
+        };
+        let (service, token, consistency) =
+            (msg.service.clone(), msg.page_token.clone(), msg.consistency);
+        self.read(
+            fwd,
+            consistency,
+            || {
+                let all = self.ctx.group.state.incidents().map_err(status::storage)?;
+                let mut matching = all.iter().filter(|i| {
+                    i.id.as_str() > token.as_str()
+                        && want_status.is_none_or(|s| i.status == s)
+                        && want_severity.is_none_or(|s| i.severity == s)
+                        && (service.is_empty() || i.service == service)
+                });
+                let incidents: Vec<_> = matching
+                    .by_ref()
+                    .take(page)
+                    .map(convert::incident)
+                    .collect();
+                let more = matching.next().is_some();
+                let next_page_token = match (more, incidents.last()) {
+                    (true, Some(last)) => last.id.clone(),
+                    _ => String::new(),
+                };
+                Ok(pb::ListIncidentsResponse {
+                    incidents,
+                    next_page_token,
+                    served_by: Some(self.ctx.served_by(fwd)),
+                })
+            },
+            |mut c| async move { c.list_incidents(forwarded_request(msg)).await },
+        )
+        .await
+    }
+
+    async fn update_incident(
+        &self,
+        req: Request<pb::UpdateIncidentRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let fwd = is_forwarded(&req);
+        let msg = req.into_inner();
+        let op = Op::Update(Update {
+            id: msg.id.clone(),
+            title: msg.title.clone(),
+            severity: msg
+                .severity
+                .map(|s| convert::severity("severity", s))
+                .transpose()
+                .map_err(invalid)?,
+            status: msg
+                .status
+                .map(|s| convert::status("status", s))
+                .transpose()
+                .map_err(invalid)?,
+            commander: msg.commander.clone(),
+            reason: msg.reason.clone(),
+            author: msg.author.clone(),
+        });
+        let rid = msg.request_id.clone();
+        self.write(
+            fwd,
+            &rid,
+            op,
+            |a| self.incident_response(&a, fwd),
+            |mut c| async move { c.update_incident(forwarded_request(msg)).await },
+        )
+        .await
+    }
+
+    async fn append_timeline(
+        &self,
+        req: Request<pb::AppendTimelineRequest>,
+    ) -> Result<Response<pb::AppendTimelineResponse>, Status> {
+        let fwd = is_forwarded(&req);
+        let msg = req.into_inner();
+        let op = Op::Note(Note {
+            id: msg.id.clone(),
+            author: msg.author.clone(),
+            text: msg.text.clone(),
+        });
+        let rid = msg.request_id.clone();
+        let answer = |a: Applied| pb::AppendTimelineResponse {
+            event: a.events.last().map(convert::event),
+            incident: Some(convert::incident(&a.incident)),
+            served_by: Some(self.ctx.served_by(fwd)),
+        };
+        self.write(fwd, &rid, op, answer, |mut c| async move {
+            c.append_timeline(forwarded_request(msg)).await
+        })
+        .await
+    }
+
+    async fn get_timeline(
+        &self,
+        req: Request<pb::GetTimelineRequest>,
+    ) -> Result<Response<pb::GetTimelineResponse>, Status> {
+        let fwd = is_forwarded(&req);
+        let msg = req.into_inner();
+        validate::incident_id(&msg.id).map_err(invalid)?;
+        let (id, consistency) = (msg.id.clone(), msg.consistency);
+        self.read(
+            fwd,
+            consistency,
+            || {
+                let state = &self.ctx.group.state;
+                if state.incident(&id).map_err(status::storage)?.is_none() {
+                    return Err(status::domain(DomainError::NotFound { id: id.clone() }));
+                }
+                let events = state.timeline(&id).map_err(status::storage)?;
+                Ok(pb::GetTimelineResponse {
+                    id: id.clone(),
+                    events: events.iter().map(convert::event).collect(),
+                    served_by: Some(self.ctx.served_by(fwd)),
+                })
+            },
+            |mut c| async move { c.get_timeline(forwarded_request(msg)).await },
+        )
+        .await
+    }
+
+    type WatchIncidentsStream = ChangeStream;
+
+    async fn watch_incidents(
+        &self,
+        req: Request<pb::WatchIncidentsRequest>,
+    ) -> Result<Response<Self::WatchIncidentsStream>, Status> {
+        let from = req.into_inner().from_index;
+        // Subscribe before reading the backlog so nothing committed in between is missed;
+        // duplicates are skipped by index.
+        let live = self.ctx.group.changes.subscribe();
+        let state = self.ctx.group.state.clone();
+        let start = if from == 0 {
+            state.applied_index().map_err(status::storage)? + 1
+        } else {
+            let trimmed = state.changes_trimmed_below().map_err(status::storage)?;
+            if from < trimmed {
+                return Err(Status::out_of_range(format!(
+                    "from_index: changes below {trimmed} are no longer kept; list incidents, then watch from {trimmed}"
+                )));
+            }
+            from
+        };
+        let (tx, rx) = mpsc::channel(256);
+        tokio::spawn(pump_changes(
+            state,
+            live,
+            start,
+            tx,
+            self.ctx.stopping.clone(),
+        ));
+        Ok(self
+            .ctx
+            .reply(Box::pin(ReceiverStream::new(rx)) as ChangeStream))
+    }
+}
+
+fn change_pb(c: &ChangeRecord) -> pb::IncidentChange {
+    pb::IncidentChange {
+        index: c.index,
+        at: Some(convert::hlc(c.at)),
+        incident: Some(convert::incident(&c.incident)),
+        events: c.events.iter().map(convert::event).collect(),
+    }
+}
+
+/// Sends stored changes from `next` on, then live ones, in index order without gaps or repeats.
+/// When the live feed lags, the gap is refilled from storage.
+async fn pump_changes(
+    state: crate::raft::state_machine::GroupState,
+    mut live: broadcast::Receiver<ChangeRecord>,
+    mut next: u64,
+    tx: mpsc::Sender<Result<pb::IncidentChange, Status>>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let stop = super::until_stopping(stopping);
+    tokio::pin!(stop);
+    loop {
+        let backlog = match state.changes_from(next) {
+            Ok(b) => b,
+            Err(e) => {
+                let _ = tx.send(Err(status::storage(e))).await;
+                return;
+            }
+        };
+        for c in &backlog {
+            if tx.send(Ok(change_pb(c))).await.is_err() {
+                return;
+            }
+            next = c.index + 1;
+        }
+        loop {
+            let received = tokio::select! {
+                r = live.recv() => r,
+                _ = &mut stop => {
+                    let _ = tx.send(Err(Status::unavailable("node shutting down; resume the watch on another node"))).await;
+                    return;
+                }
+            };
+            match received {
+                Ok(c) if c.index < next => continue,
+                Ok(c) if c.index == next || backlog_is_complete(&state, next, c.index) => {
+                    if tx.send(Ok(change_pb(&c))).await.is_err() {
+                        return;
+                    }
+                    next = c.index + 1;
+                }
+                // A gap (lag or a change that raced the backlog read): refill from storage.
+                Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => break,
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    }
+}
+
+/// True when no change record exists between `next` and `index` (indices without a change:
+/// blank, membership or rejected entries).
+fn backlog_is_complete(
+    state: &crate::raft::state_machine::GroupState,
+    next: u64,
+    index: u64,
+) -> bool {
+    state
+        .changes_from(next)
+        .map(|v| v.first().is_none_or(|c| c.index >= index))
+        .unwrap_or(false)
+}

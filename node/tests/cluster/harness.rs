@@ -1,0 +1,320 @@
+//! Starts real `iccd` processes on free loopback ports with their own data directories, and
+//! tears them down even when a test fails. Every wait polls a condition with a deadline.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use icc_client::{Client, ClientConfig};
+use icc_proto::v1::{Consistency, DeclareIncidentRequest, NodeStatus, Role, Severity};
+
+/// How long any wait may take before the test fails (a bound against hangs, not a speed check).
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Knobs of a test cluster.
+#[derive(Clone)]
+pub struct Options {
+    pub nodes: u64,
+    pub snapshot_every: u64,
+    pub keep_logs_after_snapshot: u64,
+    /// Test-only clock offsets by node id, in milliseconds.
+    pub clock_offsets_ms: HashMap<u64, i64>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            nodes: 3,
+            snapshot_every: 5_000,
+            keep_logs_after_snapshot: 1_000,
+            clock_offsets_ms: HashMap::new(),
+        }
+    }
+}
+
+pub struct Node {
+    pub id: u64,
+    pub addr: String,
+    data_dir: PathBuf,
+    log_path: PathBuf,
+    child: Option<Child>,
+}
+
+pub struct Cluster {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    opts: Options,
+    pub nodes: Vec<Node>,
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl Cluster {
+    /// Writes a cluster file and starts every node.
+    pub fn start(opts: Options) -> Cluster {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut toml = format!(
+            "region = \"us-east\"\nmax_clock_offset_ms = 500\n\n[raft]\nheartbeat_ms = 50\nelection_min_ms = 300\n\
+             election_max_ms = 600\nsnapshot_every = {}\nkeep_logs_after_snapshot = {}\npre_vote = true\n",
+            opts.snapshot_every, opts.keep_logs_after_snapshot
+        );
+        let mut nodes = Vec::new();
+        for id in 1..=opts.nodes {
+            let addr = format!("127.0.0.1:{}", free_port());
+            toml.push_str(&format!("\n[[nodes]]\nid = {id}\naddr = \"{addr}\"\n"));
+            nodes.push(Node {
+                id,
+                addr,
+                data_dir: dir.path().join(format!("node{id}")),
+                log_path: dir.path().join(format!("node{id}.log")),
+                child: None,
+            });
+        }
+        let config = dir.path().join("cluster.toml");
+        std::fs::write(&config, toml).expect("write cluster file");
+        let mut c = Cluster {
+            dir,
+            config,
+            opts,
+            nodes,
+        };
+        for id in 1..=c.opts.nodes {
+            c.spawn(id);
+        }
+        c
+    }
+
+    fn node(&mut self, id: u64) -> &mut Node {
+        self.nodes
+            .iter_mut()
+            .find(|n| n.id == id)
+            .expect("node id in cluster")
+    }
+
+    fn spawn(&mut self, id: u64) {
+        let config = self.config.clone();
+        let offset = self.opts.clock_offsets_ms.get(&id).copied().unwrap_or(0);
+        let node = self.node(id);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&node.log_path)
+            .expect("log file");
+        let child = Command::new(env!("CARGO_BIN_EXE_iccd"))
+            .arg("--config")
+            .arg(&config)
+            .arg("--node-id")
+            .arg(id.to_string())
+            .arg("--data-dir")
+            .arg(&node.data_dir)
+            .arg(format!("--test-only-clock-offset-ms={offset}"))
+            .env("RUST_LOG", "info,openraft=warn")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn iccd");
+        node.child = Some(child);
+    }
+
+    /// kill -9.
+    pub fn kill(&mut self, id: u64) {
+        if let Some(mut child) = self.node(id).child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit; returns whether it exited with success.
+    pub fn stop(&mut self, id: u64) -> bool {
+        let Some(mut child) = self.node(id).child.take() else {
+            return true;
+        };
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + DEADLINE;
+        loop {
+            match child.try_wait() {
+                Ok(Some(status)) => return status.success(),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20))
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return false;
+                }
+            }
+        }
+    }
+
+    /// Starts a stopped or killed node again on its data directory.
+    pub fn restart(&mut self, id: u64) {
+        self.spawn(id);
+    }
+
+    pub fn addr(&self, id: u64) -> String {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.addr.clone())
+            .expect("node id")
+    }
+
+    pub fn endpoints(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.addr.clone()).collect()
+    }
+
+    /// A client over every node, as an operator would configure it.
+    pub fn client(&self) -> Client {
+        Client::new(ClientConfig::new(self.endpoints()).with_deadline(Duration::from_secs(20)))
+            .expect("client")
+    }
+
+    /// A client that talks to one node only.
+    pub fn client_of(&self, id: u64) -> Client {
+        Client::new(ClientConfig::new([self.addr(id)]).with_deadline(Duration::from_secs(20)))
+            .expect("client")
+    }
+
+    /// A node's log, for failure messages.
+    pub fn log(&self, id: u64) -> String {
+        let n = self.nodes.iter().find(|n| n.id == id).expect("node id");
+        std::fs::read_to_string(&n.log_path).unwrap_or_default()
+    }
+
+    /// The node's own status (None while it does not answer).
+    pub async fn status_of(&self, id: u64) -> Option<NodeStatus> {
+        let c =
+            Client::new(ClientConfig::new([self.addr(id)]).with_deadline(Duration::from_secs(1)))
+                .ok()?;
+        let s = c.cluster_status(true).await.ok()?;
+        s.groups.into_iter().next()?.nodes.into_iter().next()
+    }
+
+    /// Waits until the running nodes agree on one leader among them; returns its id.
+    pub async fn leader(&self) -> u64 {
+        let running: Vec<u64> = self
+            .nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .map(|n| n.id)
+            .collect();
+        wait_for("a leader all running nodes agree on", || async {
+            let mut leaders = Vec::new();
+            for id in &running {
+                let s = self.status_of(*id).await?;
+                leaders.push((
+                    s.leader_id,
+                    s.role == Role::Leader as i32 && s.node_id == s.leader_id,
+                ));
+            }
+            let first = leaders.first()?.0;
+            let agreed =
+                first != 0 && leaders.iter().all(|(l, _)| *l == first) && running.contains(&first);
+            agreed.then_some(first)
+        })
+        .await
+    }
+
+    /// Waits until every running node has applied at least `index`.
+    pub async fn wait_applied(&self, index: u64) {
+        let running: Vec<u64> = self
+            .nodes
+            .iter()
+            .filter(|n| n.child.is_some())
+            .map(|n| n.id)
+            .collect();
+        wait_for(
+            &format!("every running node applied index {index}"),
+            || async {
+                for id in &running {
+                    if self.status_of(*id).await?.applied_index < index {
+                        return None;
+                    }
+                }
+                Some(())
+            },
+        )
+        .await
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let keep = std::thread::panicking();
+        for n in &mut self.nodes {
+            if let Some(mut c) = n.child.take() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+        if keep {
+            // Leave the data and logs of a failed test for inspection.
+            let path = self.dir.path().to_path_buf();
+            eprintln!("test failed; cluster files kept in {}", path.display());
+            for n in &self.nodes {
+                let log = std::fs::read_to_string(&n.log_path).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(15).collect();
+                eprintln!("--- node {} log (last lines) ---", n.id);
+                for l in tail.into_iter().rev() {
+                    eprintln!("{l}");
+                }
+            }
+            std::mem::forget(std::mem::replace(
+                &mut self.dir,
+                tempfile::tempdir().expect("temp dir"),
+            ));
+        }
+    }
+}
+
+/// Polls `check` until it returns Some or the deadline passes (then panics naming `what`).
+pub async fn wait_for<T, F, Fut>(what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + DEADLINE;
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A declare request with a unique title.
+pub fn declare(title: &str) -> DeclareIncidentRequest {
+    DeclareIncidentRequest {
+        request_id: String::new(),
+        title: title.to_owned(),
+        severity: Severity::Sev2 as i32,
+        service: "checkout".into(),
+        commander: String::new(),
+        author: "test".into(),
+    }
+}
+
+/// Every incident id a node holds, read locally from that node.
+pub async fn ids_on(cluster: &Cluster, id: u64) -> Option<Vec<String>> {
+    let req = icc_proto::v1::ListIncidentsRequest {
+        consistency: Consistency::Local as i32,
+        page_size: 1000,
+        ..Default::default()
+    };
+    let c =
+        Client::new(ClientConfig::new([cluster.addr(id)]).with_deadline(Duration::from_secs(2)))
+            .ok()?;
+    let r = c.list_all_incidents(req, None).await.ok()?;
+    Some(r.incidents.into_iter().map(|i| i.id).collect())
+}

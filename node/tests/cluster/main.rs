@@ -1,0 +1,9 @@
+//! Integration tests on real `iccd` processes over real gRPC and RocksDB.
+
+mod harness;
+
+mod bad_input;
+mod clock;
+mod failover;
+mod replication;
+mod watch;
