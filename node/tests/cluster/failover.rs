@@ -54,21 +54,36 @@ async fn sigterm_on_the_leader_with_an_open_watch_stops_cleanly_and_hands_over()
     let mut cluster = Cluster::start(Options::default());
     let leader = cluster.leader().await;
     let client = cluster.client();
-    client.declare(declare("before stop"), None).await.expect("declare");
+    client
+        .declare(declare("before stop"), None)
+        .await
+        .expect("declare");
     // A long-lived stream held open on the leader itself.
     let mut watch = Box::pin(cluster.client_of(leader).watch(1));
-    let first = tokio::time::timeout(crate::harness::DEADLINE, futures::StreamExt::next(&mut watch))
-        .await
-        .expect("a change");
+    let first = tokio::time::timeout(
+        crate::harness::DEADLINE,
+        futures::StreamExt::next(&mut watch),
+    )
+    .await
+    .expect("a change");
     assert!(first.is_some());
 
-    assert!(cluster.stop(leader), "the leader exits cleanly on SIGTERM:\n{}", cluster.log(leader));
     assert!(
-        cluster.log(leader).contains("handed leadership over before stopping"),
+        cluster.stop(leader),
+        "the leader exits cleanly on SIGTERM:\n{}",
+        cluster.log(leader)
+    );
+    assert!(
+        cluster
+            .log(leader)
+            .contains("handed leadership over before stopping"),
         "a stopping leader hands over:\n{}",
         cluster.log(leader)
     );
     let next = cluster.leader().await;
     assert_ne!(next, leader);
-    client.declare(declare("after stop"), None).await.expect("writes go on");
+    client
+        .declare(declare("after stop"), None)
+        .await
+        .expect("writes go on");
 }
