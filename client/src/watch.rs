@@ -14,6 +14,8 @@ use crate::retry::{Backoff, Verdict, classify, is_transport_error};
 
 /// Where a watch stands between two items.
 struct WatchState {
+    /// The region whose changes are streamed; empty for the answering node's region.
+    region: String,
     client: Client,
     /// First index to ask for on the next (re)connect; 0 until a start point is known.
     next_index: u64,
@@ -82,7 +84,18 @@ impl Client {
         &self,
         from_index: u64,
     ) -> impl Stream<Item = Result<IncidentChange, ClientError>> + Send + 'static {
+        self.watch_region(String::new(), from_index)
+    }
+
+    /// Like [`Client::watch`], for the changes of one region's group (empty: the answering
+    /// node's region). Only nodes of that region serve the stream.
+    pub fn watch_region(
+        &self,
+        region: String,
+        from_index: u64,
+    ) -> impl Stream<Item = Result<IncidentChange, ClientError>> + Send + 'static {
         let state = WatchState {
+            region,
             client: self.clone(),
             next_index: from_index,
             last_delivered: from_index.checked_sub(1),
@@ -96,10 +109,24 @@ impl Client {
                     return None;
                 }
                 if st.next_index == 0 {
-                    match st.client.cluster_status(true).await {
+                    match st.client.cluster_status(st.region.is_empty()).await {
                         Ok(status) => {
                             // Without served_by, fall back to the server's own "from now on".
-                            let applied = status.served_by.map(|s| s.applied_index);
+                            let applied = if st.region.is_empty() {
+                                status.served_by.map(|s| s.applied_index)
+                            } else {
+                                status
+                                    .groups
+                                    .iter()
+                                    .find(|g| g.group == st.region)
+                                    .and_then(|g| {
+                                        g.nodes
+                                            .iter()
+                                            .filter(|n| n.reachable)
+                                            .map(|n| n.applied_index)
+                                            .max()
+                                    })
+                            };
                             if let Some(applied) = applied {
                                 st.next_index = applied + 1;
                                 st.last_delivered = Some(applied);
@@ -116,6 +143,7 @@ impl Client {
                     None => {
                         let req = WatchIncidentsRequest {
                             from_index: st.next_index,
+                            region: st.region.clone(),
                         };
                         let opened = st
                             .client

@@ -1,30 +1,49 @@
-//! Cluster configuration: one TOML file describes the region's nodes and the Raft timings; every
-//! node of the cluster is started with the same file and its own `--node-id`. Validated at start
-//! with errors that say what to fix.
+//! Cluster configuration: one TOML file describes every region, every node and the Raft timings;
+//! every node of the cluster is started with the same file and its own `--node-id`. Validated at
+//! start with errors that say what to fix.
+//!
+//! Groups: each region's nodes form that region's Raft group (named after the region); nodes
+//! marked `global = "voter"` also form the global group (named `global`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
 use serde::Deserialize;
 
+/// Name of the global Raft group; no region may take it.
+pub const GLOBAL_GROUP: &str = "global";
+
 /// The whole cluster as described in the config file.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClusterConfig {
-    /// The region these nodes serve, e.g. `us-east`; prefixes incident ids and names the group.
-    pub region: String,
     /// Largest tolerated lead of a peer's clock over ours, in milliseconds.
     #[serde(default = "default_max_offset_ms")]
     pub max_clock_offset_ms: u64,
-    /// Raft timings and log compaction.
+    /// The regions and their jurisdictions.
+    pub regions: Vec<RegionEntry>,
+    /// Raft timings of the regional groups.
     #[serde(default)]
     pub raft: RaftTimings,
-    /// The initial voters. The node with the lowest id initialises the group on first start.
+    /// Raft timings of the global group (spans regions: slower by default).
+    #[serde(default = "RaftTimings::global_default")]
+    pub global_raft: RaftTimings,
+    /// Every node. The lowest-id node of each group initialises it on first start.
     pub nodes: Vec<NodeEntry>,
 }
 
-/// One node of the cluster.
+/// One region.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionEntry {
+    /// Region name, e.g. `eu-west`; prefixes its incident ids and names its Raft group.
+    pub name: String,
+    /// Legal jurisdiction whose residency rules its restricted data follows, e.g. `EU`.
+    pub jurisdiction: String,
+}
+
+/// One node.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NodeEntry {
@@ -32,6 +51,22 @@ pub struct NodeEntry {
     pub id: u64,
     /// `host:port` its gRPC server listens on and peers dial.
     pub addr: String,
+    /// The region it belongs to (and whose group it votes in).
+    pub region: String,
+    /// Whether it is a voter of the global group.
+    #[serde(default)]
+    pub global: GlobalRole,
+}
+
+/// A node's part in the global group.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GlobalRole {
+    /// Not a member.
+    #[default]
+    None,
+    /// A voter.
+    Voter,
 }
 
 /// Raft timings, in milliseconds, and when to snapshot.
@@ -65,6 +100,34 @@ impl Default for RaftTimings {
     }
 }
 
+impl RaftTimings {
+    /// Defaults for a group whose members are regions apart.
+    pub fn global_default() -> Self {
+        Self {
+            heartbeat_ms: 100,
+            election_min_ms: 500,
+            election_max_ms: 1_000,
+            ..Self::default()
+        }
+    }
+
+    fn validate(&self, section: &str) -> Result<(), String> {
+        if self.heartbeat_ms == 0
+            || self.election_min_ms <= self.heartbeat_ms * 2
+            || self.election_max_ms <= self.election_min_ms
+        {
+            return Err(format!(
+                "{section}: need 0 < heartbeat_ms ({}) < election_min_ms/2 ({}) and election_min_ms < election_max_ms ({})",
+                self.heartbeat_ms, self.election_min_ms, self.election_max_ms
+            ));
+        }
+        if self.snapshot_every == 0 {
+            return Err(format!("{section}: snapshot_every must be at least 1"));
+        }
+        Ok(())
+    }
+}
+
 fn default_max_offset_ms() -> u64 {
     500
 }
@@ -83,17 +146,35 @@ impl ClusterConfig {
 
     /// Checks the rules a running cluster relies on.
     pub fn validate(&self) -> Result<(), String> {
-        let region_ok = !self.region.is_empty()
-            && self.region.len() <= 32
-            && self
-                .region
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if !region_ok {
-            return Err(format!(
-                "region {:?}: must be 1-32 lowercase letters, digits or '-'",
-                self.region
-            ));
+        if self.regions.is_empty() {
+            return Err("regions: at least one region is required".into());
+        }
+        let mut names = BTreeSet::new();
+        for r in &self.regions {
+            let ok = !r.name.is_empty()
+                && r.name.len() <= 32
+                && r.name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && !r.name.starts_with('-')
+                && !r.name.ends_with('-');
+            if !ok {
+                return Err(format!(
+                    "regions: name {:?} must be 1-32 lowercase letters, digits or inner '-'",
+                    r.name
+                ));
+            }
+            if r.name == GLOBAL_GROUP {
+                return Err(format!(
+                    "regions: {GLOBAL_GROUP:?} is reserved for the global group"
+                ));
+            }
+            if r.jurisdiction.trim().is_empty() {
+                return Err(format!("regions: region {} needs a jurisdiction", r.name));
+            }
+            if !names.insert(r.name.as_str()) {
+                return Err(format!("regions: duplicate region {}", r.name));
+            }
         }
         if self.nodes.is_empty() {
             return Err("nodes: at least one node is required".into());
@@ -116,19 +197,46 @@ impl ClusterConfig {
                     n.addr, n.id
                 ));
             }
+            if !names.contains(n.region.as_str()) {
+                return Err(format!(
+                    "nodes: node {} names unknown region {:?} (known: {})",
+                    n.id,
+                    n.region,
+                    names.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
         }
-        let t = &self.raft;
-        if t.heartbeat_ms == 0
-            || t.election_min_ms <= t.heartbeat_ms * 2
-            || t.election_max_ms <= t.election_min_ms
-        {
-            return Err(format!(
-                "raft: need 0 < heartbeat_ms ({}) < election_min_ms/2 ({}) and election_min_ms < election_max_ms ({})",
-                t.heartbeat_ms, t.election_min_ms, t.election_max_ms
-            ));
+        for r in &self.regions {
+            if !self.nodes.iter().any(|n| n.region == r.name) {
+                return Err(format!("regions: region {} has no node", r.name));
+            }
         }
-        if t.snapshot_every == 0 {
-            return Err("raft: snapshot_every must be at least 1".into());
+        self.validate_global()?;
+        self.raft.validate("raft")?;
+        self.global_raft.validate("global_raft")
+    }
+
+    /// The global group must keep a majority when any one region is lost.
+    fn validate_global(&self) -> Result<(), String> {
+        let voters: Vec<&NodeEntry> = self.global_voters().collect();
+        if voters.is_empty() {
+            return Err("nodes: no global voter; mark nodes with global = \"voter\"".into());
+        }
+        if self.regions.len() < 2 {
+            return Ok(());
+        }
+        let mut per_region: BTreeMap<&str, usize> = BTreeMap::new();
+        for v in &voters {
+            *per_region.entry(v.region.as_str()).or_default() += 1;
+        }
+        for (region, count) in &per_region {
+            let left = voters.len() - count;
+            if left * 2 <= voters.len() {
+                return Err(format!(
+                    "nodes: losing region {region} would leave {left} of {} global voters, no majority; spread global voters so that no region holds half of them (e.g. 2+2+1)",
+                    voters.len()
+                ));
+            }
         }
         Ok(())
     }
@@ -142,6 +250,33 @@ impl ClusterConfig {
                 known.join(", ")
             )
         })
+    }
+
+    /// Nodes of one region, by id.
+    pub fn region_nodes<'a>(&'a self, region: &'a str) -> impl Iterator<Item = &'a NodeEntry> + 'a {
+        self.nodes.iter().filter(move |n| n.region == region)
+    }
+
+    /// Voters of the global group.
+    pub fn global_voters(&self) -> impl Iterator<Item = &NodeEntry> + '_ {
+        self.nodes.iter().filter(|n| n.global == GlobalRole::Voter)
+    }
+
+    /// The members of a group: a region's nodes or the global voters.
+    pub fn group_members<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
+        if group == GLOBAL_GROUP {
+            self.global_voters().collect()
+        } else {
+            self.region_nodes(group).collect()
+        }
+    }
+
+    /// The jurisdiction of a region.
+    pub fn jurisdiction(&self, region: &str) -> Option<&str> {
+        self.regions
+            .iter()
+            .find(|r| r.name == region)
+            .map(|r| r.jurisdiction.as_str())
     }
 
     /// The max clock offset as a duration.
@@ -159,36 +294,82 @@ mod tests {
         c.validate().map(|_| c)
     }
 
-    const OK: &str = r#"
-region = "us-east"
-[[nodes]]
-id = 1
-addr = "127.0.0.1:7001"
-[[nodes]]
-id = 2
-addr = "127.0.0.1:7002"
-"#;
+    fn three_regions(globals: [&str; 3]) -> String {
+        let mut s = String::from(
+            "[[regions]]\nname = \"us-east\"\njurisdiction = \"US\"\n\
+             [[regions]]\nname = \"eu-west\"\njurisdiction = \"EU\"\n\
+             [[regions]]\nname = \"ap-south\"\njurisdiction = \"IN\"\n",
+        );
+        let regions = ["us-east", "eu-west", "ap-south"];
+        for (i, region) in regions.iter().enumerate() {
+            for j in 0..2 {
+                let id = i * 2 + j + 1;
+                let g = if j == 0 { globals[i] } else { "none" };
+                s.push_str(&format!(
+                    "[[nodes]]\nid = {id}\naddr = \"127.0.0.1:{}\"\nregion = \"{region}\"\nglobal = \"{g}\"\n",
+                    7000 + id
+                ));
+            }
+        }
+        s
+    }
 
     #[test]
     fn a_valid_config_parses_with_defaults() {
-        let c = parse(OK).expect("valid");
+        let c = parse(&three_regions(["voter", "voter", "voter"])).expect("valid");
         assert_eq!(c.max_clock_offset_ms, 500);
         assert_eq!(c.raft.heartbeat_ms, 50);
-        assert!(c.node(2).is_ok());
-        assert!(c.node(9).unwrap_err().contains("known: 1, 2"));
+        assert_eq!(c.global_raft.heartbeat_ms, 100);
+        assert_eq!(c.group_members("eu-west").len(), 2);
+        assert_eq!(c.group_members(GLOBAL_GROUP).len(), 3);
+        assert_eq!(c.jurisdiction("eu-west"), Some("EU"));
+        assert!(c.node(99).unwrap_err().contains("known: 1, 2"));
+    }
+
+    #[test]
+    fn a_global_group_one_region_could_stop_is_refused() {
+        // us-east holds 2 of 3 global voters: losing it loses the majority.
+        let mut s = three_regions(["voter", "none", "voter"]);
+        s = s.replacen(
+            "id = 2\naddr = \"127.0.0.1:7002\"\nregion = \"us-east\"\nglobal = \"none\"",
+            "id = 2\naddr = \"127.0.0.1:7002\"\nregion = \"us-east\"\nglobal = \"voter\"",
+            1,
+        );
+        let err = parse(&s).unwrap_err();
+        assert!(err.contains("losing region us-east"), "{err}");
     }
 
     #[test]
     fn bad_configs_say_what_is_wrong() {
-        let dup = OK.replace("id = 2", "id = 1");
-        assert!(parse(&dup).unwrap_err().contains("duplicate id 1"));
-        let dup_addr = OK.replace("7002", "7001");
-        assert!(parse(&dup_addr).unwrap_err().contains("duplicate addr"));
-        let bad_region = OK.replace("us-east", "US East");
-        assert!(parse(&bad_region).unwrap_err().contains("region"));
-        let unknown = format!("{OK}\nbogus = 1\n");
-        assert!(parse(&unknown).unwrap_err().contains("bogus"));
-        let timings = format!("{OK}\n[raft]\nheartbeat_ms = 300\n");
-        assert!(parse(&timings).unwrap_err().contains("heartbeat_ms"));
+        let ok = three_regions(["voter", "voter", "voter"]);
+        let cases = [
+            (ok.replace("id = 2\n", "id = 1\n"), "duplicate id 1"),
+            (
+                ok.replace("127.0.0.1:7002", "127.0.0.1:7001"),
+                "duplicate addr",
+            ),
+            (
+                ok.replacen("region = \"eu-west\"", "region = \"eu-north\"", 1),
+                "unknown region \"eu-north\"",
+            ),
+            (
+                ok.replace("name = \"eu-west\"", "name = \"EU West\""),
+                "regions: name",
+            ),
+            (
+                ok.replace("name = \"ap-south\"", "name = \"global\""),
+                "reserved",
+            ),
+            (format!("{ok}[raft]\nheartbeat_ms = 300\n"), "raft: need"),
+            (
+                ok.replace("global = \"voter\"", "global = \"none\""),
+                "no global voter",
+            ),
+            (format!("bogus = 1\n{ok}"), "bogus"),
+        ];
+        for (text, expected) in cases {
+            let err = parse(&text).expect_err(expected);
+            assert!(err.contains(expected), "expected {expected:?} in {err:?}");
+        }
     }
 }

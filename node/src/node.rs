@@ -18,7 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, GLOBAL_GROUP, GlobalRole};
 use crate::hlc::NodeClock;
 use crate::peers::Peers;
 use crate::raft::keys::GroupKeys;
@@ -48,12 +48,11 @@ pub async fn run(
     opts: NodeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let cluster = &opts.cluster;
-    let me = cluster
+    let topology = Arc::new(opts.cluster);
+    let me = topology
         .node(opts.node_id)
         .map_err(anyhow::Error::msg)?
         .clone();
-    let region = cluster.region.clone();
     if opts.test_clock_offset_ms != 0 {
         tracing::warn!(
             offset_ms = opts.test_clock_offset_ms,
@@ -65,78 +64,75 @@ pub async fn run(
     let offset = Duration::from_millis(opts.test_clock_offset_ms.unsigned_abs());
     let clock = Arc::new(NodeClock::new(
         opts.node_id,
-        cluster.max_clock_offset(),
+        topology.max_clock_offset(),
         offset,
         opts.test_clock_offset_ms < 0,
     ));
     let peers = Arc::new(Peers::new(clock.clone()));
     let syncer = WalSyncer::start(db.clone()).context("starting the WAL sync thread")?;
 
-    let keys = GroupKeys::new(&region);
-    let (changes, _) = broadcast::channel(4096);
-    let t = &cluster.raft;
-    let raft_config = Config {
-        cluster_name: format!("icc-{region}"),
-        heartbeat_interval: t.heartbeat_ms,
-        election_timeout_min: t.election_min_ms,
-        election_timeout_max: t.election_max_ms,
-        snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_every),
-        max_in_snapshot_log_to_keep: t.keep_logs_after_snapshot,
-        enable_pre_vote: Some(t.pre_vote),
-        ..Default::default()
+    // The node's region group, and the global group where it is a voter.
+    let mut hosted = vec![me.region.clone()];
+    if me.global == GlobalRole::Voter {
+        hosted.push(GLOBAL_GROUP.to_owned());
     }
-    .validate()
-    .context("raft config")?;
-    let raft = Raft::new(
-        opts.node_id,
-        Arc::new(raft_config),
-        NetworkFactory::new(region.clone(), peers.clone()),
-        LogStore::new(db.clone(), keys.clone(), syncer),
-        StateMachine::new(db.clone(), keys.clone(), changes.clone()),
-    )
-    .await
-    .context("starting raft")?;
+    let registry = GroupRegistry::default();
+    let mut groups = BTreeMap::new();
+    for name in &hosted {
+        let group = start_group(name, &topology, opts.node_id, &db, &syncer, &peers).await?;
+        registry.insert(name, group.raft.clone());
+        groups.insert(name.clone(), Arc::new(group));
+    }
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let registry = GroupRegistry::default();
-    registry.insert(&region, raft.clone());
-    let group = Group {
-        name: region.clone(),
-        raft: raft.clone(),
-        state: GroupState::new(db.clone(), keys),
-        changes,
-    };
     let ctx = Arc::new(NodeCtx {
         id: opts.node_id,
-        region: region.clone(),
+        region: me.region.clone(),
+        topology: topology.clone(),
         clock: clock.clone(),
         peers,
-        group,
-        recovered: AtomicBool::new(false),
+        groups,
         stopping: stop_rx.clone(),
     });
-    tokio::spawn(mark_recovered(ctx.clone()));
+    for group in ctx.groups.values() {
+        tokio::spawn(mark_recovered(group.clone()));
+        let members = topology.group_members(&group.name);
+        if members.iter().map(|n| n.id).min() == Some(opts.node_id) {
+            let nodes = members
+                .iter()
+                .map(|n| {
+                    (
+                        n.id,
+                        NodeInfo {
+                            addr: n.addr.clone(),
+                            region: n.region.clone(),
+                        },
+                    )
+                })
+                .collect();
+            tokio::spawn(bootstrap(group.raft.clone(), group.name.clone(), nodes));
+        }
+    }
 
     let listener = TcpListener::bind(&me.addr)
         .await
         .with_context(|| format!("cannot listen on {}", me.addr))?;
-    tracing::info!(node = opts.node_id, %region, addr = %me.addr, "serving");
-
-    if cluster.nodes.iter().map(|n| n.id).min() == Some(opts.node_id) {
-        tokio::spawn(bootstrap(raft.clone(), cluster.clone()));
-    }
+    tracing::info!(node = opts.node_id, region = %me.region, groups = ?hosted, addr = %me.addr, "serving");
 
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(icc_proto::FILE_DESCRIPTOR_SET)
         .build_v1()
         .context("reflection service")?;
     let gate = HlcGate(clock);
+    let rafts: Vec<Raft> = ctx.groups.values().map(|g| g.raft.clone()).collect();
     let signal = {
-        let raft = raft.clone();
+        let rafts = rafts.clone();
         async move {
             shutdown.await;
             let _ = stop_tx.send(true);
-            hand_over_leadership(&raft, opts.node_id).await;
+            for raft in &rafts {
+                hand_over_leadership(raft, opts.node_id).await;
+            }
         }
     };
     let server = tonic::transport::Server::builder()
@@ -164,13 +160,86 @@ pub async fn run(
     }
 
     tracing::info!("shutting down raft");
-    raft.shutdown()
-        .await
-        .map_err(|e| anyhow::anyhow!("raft shutdown: {e}"))?;
-    db.flush_wal(true)
-        .map_err(|e| anyhow::anyhow!("final WAL sync: {e}"))?;
+    for raft in &rafts {
+        raft.shutdown()
+            .await
+            .map_err(|e| anyhow::anyhow!("raft shutdown: {e}"))?;
+    }
+    drop(rafts);
+    drop(ctx);
+    syncer.stop();
+    close_db(db).await;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Closes RocksDB in this thread once nothing else holds it, so its background threads are
+/// stopped before the process exits (closing it during exit races with static destructors).
+async fn close_db(db: Arc<rocksdb::DB>) {
+    if let Err(e) = db.flush_wal(true) {
+        tracing::error!("final WAL sync failed: {e}");
+    }
+    let mut db = db;
+    for _ in 0..200 {
+        match Arc::try_unwrap(db) {
+            Ok(owned) => {
+                drop(owned);
+                return;
+            }
+            Err(shared) => {
+                db = shared;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    tracing::warn!("storage still in use at exit; leaving RocksDB open (its WAL is synced)");
+    std::mem::forget(db);
+}
+
+/// Starts one Raft group over the node's shared RocksDB, WAL syncer and peer channels.
+async fn start_group(
+    name: &str,
+    topology: &ClusterConfig,
+    node_id: u64,
+    db: &Arc<rocksdb::DB>,
+    syncer: &WalSyncer,
+    peers: &Arc<Peers>,
+) -> anyhow::Result<Group> {
+    let keys = GroupKeys::new(name);
+    let (changes, _) = broadcast::channel(4096);
+    let t = if name == GLOBAL_GROUP {
+        &topology.global_raft
+    } else {
+        &topology.raft
+    };
+    let raft_config = Config {
+        cluster_name: format!("icc-{name}"),
+        heartbeat_interval: t.heartbeat_ms,
+        election_timeout_min: t.election_min_ms,
+        election_timeout_max: t.election_max_ms,
+        snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_every),
+        max_in_snapshot_log_to_keep: t.keep_logs_after_snapshot,
+        enable_pre_vote: Some(t.pre_vote),
+        ..Default::default()
+    }
+    .validate()
+    .with_context(|| format!("raft config of group {name}"))?;
+    let raft = Raft::new(
+        node_id,
+        Arc::new(raft_config),
+        NetworkFactory::new(name.to_owned(), peers.clone()),
+        LogStore::new(db.clone(), keys.clone(), syncer.clone()),
+        StateMachine::new(db.clone(), keys.clone(), changes.clone()),
+    )
+    .await
+    .with_context(|| format!("starting raft group {name}"))?;
+    Ok(Group {
+        name: name.to_owned(),
+        raft,
+        state: GroupState::new(db.clone(), keys),
+        changes,
+        recovered: AtomicBool::new(false),
+    })
 }
 
 /// How long open connections may take to finish after a shutdown signal.
@@ -213,56 +282,39 @@ async fn hand_over_leadership(raft: &Raft, me: u64) {
 /// Lets local reads through once the state machine has caught up with what the cluster had
 /// committed (so a restarted node never serves a state older than the one it served before).
 /// Needs the network: the commit index comes from the leader.
-async fn mark_recovered(ctx: Arc<NodeCtx>) {
+async fn mark_recovered(group: Arc<Group>) {
     loop {
-        match ctx
-            .group
+        match group
             .raft
             .wait_for_recovery(Some(Duration::from_secs(5)))
             .await
         {
             Ok(m) => {
-                ctx.recovered.store(true, Ordering::Release);
-                tracing::info!(applied = ?m.last_applied, "recovered: state machine caught up with the cluster commit");
+                group.recovered.store(true, Ordering::Release);
+                tracing::info!(group = %group.name, applied = ?m.last_applied, "recovered: state machine caught up with the cluster commit");
                 return;
             }
             Err(e) => {
-                tracing::info!("waiting for the cluster commit before serving local reads: {e}")
+                tracing::info!(group = %group.name, "waiting for the cluster commit before serving local reads: {e}")
             }
         }
     }
 }
 
-/// Initialises the group with every configured node as a voter, once, on the lowest-id node.
+/// Initialises a group with its configured members as voters, once, on its lowest-id member.
 /// A node that has any Raft state (a vote or a log) is already part of a cluster and skips this.
-async fn bootstrap(raft: Raft, cluster: ClusterConfig) {
+async fn bootstrap(raft: Raft, group: String, members: BTreeMap<u64, NodeInfo>) {
     match raft.is_initialized().await {
         Ok(true) => return,
         Ok(false) => {}
         Err(e) => {
-            tracing::error!("cannot tell whether the group is initialised: {e}");
+            tracing::error!(%group, "cannot tell whether the group is initialised: {e}");
             return;
         }
     }
-    let members: BTreeMap<u64, NodeInfo> = cluster
-        .nodes
-        .iter()
-        .map(|n| {
-            (
-                n.id,
-                NodeInfo {
-                    addr: n.addr.clone(),
-                    region: cluster.region.clone(),
-                },
-            )
-        })
-        .collect();
+    let count = members.len();
     match raft.initialize(members).await {
-        Ok(()) => tracing::info!(
-            "initialised group {} with {} voters",
-            cluster.region,
-            cluster.nodes.len()
-        ),
-        Err(e) => tracing::warn!("group already initialised elsewhere: {e}"),
+        Ok(()) => tracing::info!("initialised group {group} with {count} voters"),
+        Err(e) => tracing::warn!("group {group} already initialised elsewhere: {e}"),
     }
 }

@@ -19,6 +19,10 @@ pub const HLC_METADATA_KEY: &str = "icc-hlc";
 /// The metadata key that marks a request already forwarded once to a leader (prevents loops).
 pub const FORWARDED_METADATA_KEY: &str = "icc-forwarded";
 
+/// The metadata key that marks a request routed from another region's node; its value is the
+/// origin node's region (residency decisions depend on it).
+pub const ROUTED_FROM_METADATA_KEY: &str = "icc-routed-from";
+
 /// The metadata key a node sets on NotLeader-style errors: the leader's gRPC address.
 pub const LEADER_HINT_METADATA_KEY: &str = "icc-leader-addr";
 

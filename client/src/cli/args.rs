@@ -159,6 +159,10 @@ pub struct DeclareArgs {
     /// Idempotency key: repeating a declare with the same id creates one incident [default: a new UUID]
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
+    /// Home region of the new incident (its data stays there); default: the region of the node
+    /// that answers.
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// Arguments of `icc incident list`.
@@ -176,6 +180,9 @@ pub struct ListArgs {
     /// At most this many incidents [default: all]
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    /// Which region's incidents; default: the region of the node that answers.
+    #[arg(long)]
+    pub region: Option<String>,
     /// Read from the answering node's state, which may lag the leader (faster, works without a quorum)
     #[arg(long)]
     pub local: bool,
@@ -255,6 +262,10 @@ pub struct WatchArgs {
     /// First log index to show; 0 means only changes from now on
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub from_index: u64,
+    /// Which region's changes; default: the region of the node that answers. The stream is
+    /// served by a node of that region.
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// `icc cluster ...`

@@ -69,6 +69,7 @@ async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
         service: a.service,
         commander: a.commander.unwrap_or_default(),
         author: ctx.author.clone(),
+        region: a.region.unwrap_or_default(),
     };
     let resp = ctx
         .client
@@ -92,6 +93,7 @@ async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), Failure> {
         page_size: 0,
         page_token: String::new(),
         consistency: consistency(a.local).into(),
+        region: a.region.unwrap_or_default(),
     };
     let resp = ctx
         .client
@@ -254,7 +256,9 @@ async fn timeline_show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
 }
 
 async fn watch(ctx: &Ctx, a: WatchArgs) -> Result<(), Failure> {
-    let stream = ctx.client.watch(a.from_index);
+    let stream = ctx
+        .client
+        .watch_region(a.region.unwrap_or_default(), a.from_index);
     let mut stream = std::pin::pin!(stream);
     let ctrl_c = tokio::signal::ctrl_c();
     let mut ctrl_c = std::pin::pin!(ctrl_c);

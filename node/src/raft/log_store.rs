@@ -8,8 +8,8 @@
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
 
 use openraft::OptionalSend;
 use openraft::entry::RaftEntry;
@@ -24,19 +24,33 @@ use super::{Entry, LogId, TypeConfig, Vote};
 /// One background thread per RocksDB that syncs the WAL for many waiting appends at once.
 #[derive(Clone)]
 pub struct WalSyncer {
-    tx: mpsc::Sender<IOFlushed<TypeConfig>>,
+    tx: mpsc::Sender<SyncRequest>,
+    thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
+}
+
+enum SyncRequest {
+    /// Complete this callback after the next fsync.
+    Flush(IOFlushed<TypeConfig>),
+    /// Finish the waiting callbacks and end the thread (releasing its handle on the DB).
+    Stop,
 }
 
 impl WalSyncer {
-    /// Starts the sync thread for `db`. It ends when every `WalSyncer` clone is dropped.
+    /// Starts the sync thread for `db`.
     pub fn start(db: Arc<DB>) -> io::Result<Self> {
-        let (tx, rx) = mpsc::channel::<IOFlushed<TypeConfig>>();
-        std::thread::Builder::new()
+        let (tx, rx) = mpsc::channel::<SyncRequest>();
+        let thread = std::thread::Builder::new()
             .name("icc-wal-sync".into())
             .spawn(move || {
                 while let Ok(first) = rx.recv() {
-                    let mut waiting = vec![first];
-                    waiting.extend(rx.try_iter());
+                    let mut stop = false;
+                    let mut waiting = Vec::new();
+                    for req in std::iter::once(first).chain(rx.try_iter()) {
+                        match req {
+                            SyncRequest::Flush(cb) => waiting.push(cb),
+                            SyncRequest::Stop => stop = true,
+                        }
+                    }
                     let result = db.flush_wal(true).map_err(io_err);
                     metrics::record_wal_sync(waiting.len());
                     for callback in waiting {
@@ -46,15 +60,30 @@ impl WalSyncer {
                         };
                         callback.io_completed(r);
                     }
+                    if stop {
+                        return;
+                    }
                 }
             })?;
-        Ok(Self { tx })
+        Ok(Self {
+            tx,
+            thread: Arc::new(Mutex::new(Some(thread))),
+        })
     }
 
     fn submit(&self, callback: IOFlushed<TypeConfig>) -> io::Result<()> {
         self.tx
-            .send(callback)
+            .send(SyncRequest::Flush(callback))
             .map_err(|_| io::Error::other("WAL sync thread has stopped"))
+    }
+
+    /// Syncs what is waiting, ends the thread and waits for it; later appends fail.
+    pub fn stop(&self) {
+        let _ = self.tx.send(SyncRequest::Stop);
+        let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
     }
 }
 

@@ -1,4 +1,5 @@
-//! `icc.v1.ClusterService`: status of every member, membership changes, leader transfer.
+//! `icc.v1.ClusterService`: status of every group and member, membership changes of this
+//! node's region group, leader transfer.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -7,11 +8,13 @@ use std::time::Duration;
 use icc_proto::v1 as pb;
 use icc_proto::v1::cluster_service_server::ClusterService;
 use openraft::ServerState;
+use openraft::errors::ForwardToLeader;
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 use tonic::{Request, Response, Status};
 
-use super::{NodeCtx, Route, convert};
-use crate::raft::NodeInfo;
+use super::{Group, NodeCtx, convert};
+use crate::config::GLOBAL_GROUP;
+use crate::raft::{NodeInfo, TypeConfig};
 
 /// How long status waits for each member.
 const MEMBER_STATUS_TIMEOUT: Duration = Duration::from_secs(1);
@@ -27,8 +30,7 @@ impl ClusterApi {
         Self { ctx }
     }
 
-    fn local_status(&self) -> pb::NodeStatus {
-        let g = &self.ctx.group;
+    fn local_status(&self, g: &Group) -> pb::NodeStatus {
         let m = g.raft.metrics().borrow_watched().clone();
         let role = match m.state {
             ServerState::Leader => pb::Role::Leader,
@@ -63,22 +65,34 @@ impl ClusterApi {
         }
     }
 
-    fn members(&self) -> BTreeMap<u64, NodeInfo> {
-        let m = self
-            .ctx
-            .group
-            .raft
-            .metrics()
-            .borrow_watched()
-            .membership_config
-            .clone();
-        m.membership()
-            .nodes()
-            .map(|(id, n)| (*id, n.clone()))
+    /// Members of `group`: from the replicated membership where this node hosts it, else from
+    /// the cluster file.
+    fn members(&self, group: &str) -> BTreeMap<u64, NodeInfo> {
+        if let Some(g) = self.ctx.groups.get(group) {
+            let m = g.raft.metrics().borrow_watched().membership_config.clone();
+            return m
+                .membership()
+                .nodes()
+                .map(|(id, n)| (*id, n.clone()))
+                .collect();
+        }
+        self.ctx
+            .topology
+            .group_members(group)
+            .into_iter()
+            .map(|n| {
+                (
+                    n.id,
+                    NodeInfo {
+                        addr: n.addr.clone(),
+                        region: n.region.clone(),
+                    },
+                )
+            })
             .collect()
     }
 
-    async fn remote_status(&self, id: u64, node: NodeInfo) -> pb::NodeStatus {
+    async fn remote_status(&self, group: &str, id: u64, node: NodeInfo) -> pb::NodeStatus {
         let unreachable = |error: String| pb::NodeStatus {
             node_id: id,
             addr: node.addr.clone(),
@@ -87,16 +101,15 @@ impl ClusterApi {
             error,
             ..Default::default()
         };
-        let client = match self.ctx.peers.cluster(&node.addr) {
+        let mut client = match self.ctx.peers.cluster(&node.addr) {
             Ok(c) => c,
             Err(e) => return unreachable(e.message().to_owned()),
         };
         let mut req = Request::new(pb::StatusRequest {
             local_only: true,
-            group: String::new(),
+            group: group.to_owned(),
         });
         req.set_timeout(MEMBER_STATUS_TIMEOUT);
-        let mut client = client;
         match tokio::time::timeout(MEMBER_STATUS_TIMEOUT, client.status(req)).await {
             Ok(Ok(resp)) => resp
                 .into_inner()
@@ -110,15 +123,8 @@ impl ClusterApi {
         }
     }
 
-    fn membership_response(&self, log_index: u64) -> pb::MembershipResponse {
-        let m = self
-            .ctx
-            .group
-            .raft
-            .metrics()
-            .borrow_watched()
-            .membership_config
-            .clone();
+    fn membership_response(&self, g: &Group, log_index: u64) -> pb::MembershipResponse {
+        let m = g.raft.metrics().borrow_watched().membership_config.clone();
         let voters: BTreeSet<u64> = m.membership().voter_ids().collect();
         let learners = m.membership().learner_ids().collect();
         pb::MembershipResponse {
@@ -128,30 +134,24 @@ impl ClusterApi {
         }
     }
 
-    fn leader_only(
-        &self,
-        e: Option<&openraft::errors::ForwardToLeader<crate::raft::TypeConfig>>,
-        text: String,
-    ) -> Status {
-        let route = match e {
+    /// The status for a membership call that only the leader can make.
+    fn leader_only(&self, fwd: Option<&ForwardToLeader<TypeConfig>>, text: String) -> Status {
+        match fwd {
             Some(f) => match &f.leader_node {
-                Some(n) => Route::Leader(n.addr.clone()),
-                None => Route::Fail(Status::unavailable("no leader right now; retry")),
-            },
-            None => Route::Fail(Status::failed_precondition(text)),
-        };
-        match route {
-            Route::Leader(addr) => {
-                let mut s = Status::unavailable(format!(
-                    "not the leader; send this to the leader at {addr}"
-                ));
-                if let Ok(v) = tonic::metadata::MetadataValue::try_from(addr.as_str()) {
-                    s.metadata_mut()
-                        .insert(icc_proto::LEADER_HINT_METADATA_KEY, v);
+                Some(n) => {
+                    let mut s = Status::unavailable(format!(
+                        "not the leader; send this to the leader at {}",
+                        n.addr
+                    ));
+                    if let Ok(v) = tonic::metadata::MetadataValue::try_from(n.addr.as_str()) {
+                        s.metadata_mut()
+                            .insert(icc_proto::LEADER_HINT_METADATA_KEY, v);
+                    }
+                    s
                 }
-                s
-            }
-            Route::Fail(s) => s,
+                None => Status::unavailable("no leader right now; retry"),
+            },
+            None => Status::failed_precondition(text),
         }
     }
 }
@@ -163,37 +163,61 @@ impl ClusterService for ClusterApi {
         req: Request<pb::StatusRequest>,
     ) -> Result<Response<pb::StatusResponse>, Status> {
         let msg = req.into_inner();
-        if !msg.group.is_empty() && msg.group != self.ctx.group.name {
-            return Err(Status::not_found(format!(
-                "group: this node hosts no group named {:?}",
-                msg.group
-            )));
-        }
-        let local = self.local_status();
-        let mut nodes = vec![];
-        if msg.local_only {
-            nodes.push(local.clone());
-        } else {
-            let mut pending = vec![];
-            for (id, node) in self.members() {
-                if id == self.ctx.id {
-                    continue;
-                }
-                pending.push(self.remote_status(id, node));
+        let names: Vec<String> = if msg.group.is_empty() {
+            let mut all: Vec<String> = self
+                .ctx
+                .topology
+                .regions
+                .iter()
+                .map(|r| r.name.clone())
+                .collect();
+            all.push(GLOBAL_GROUP.to_owned());
+            if msg.local_only {
+                all.retain(|n| self.ctx.groups.contains_key(n));
             }
-            nodes.push(local.clone());
-            nodes.extend(futures::future::join_all(pending).await);
-            nodes.sort_by_key(|n| n.node_id);
-        }
-        let group = pb::GroupStatus {
-            group: self.ctx.group.name.clone(),
-            leader_id: local.leader_id,
-            term: local.term,
-            nodes,
+            all
+        } else {
+            vec![msg.group.clone()]
         };
+        let mut groups = Vec::new();
+        for name in names {
+            let hosted = self.ctx.groups.get(&name).cloned();
+            let mut nodes = Vec::new();
+            if msg.local_only {
+                let g = hosted.ok_or_else(|| {
+                    Status::not_found(format!(
+                        "group: node {} hosts no group named {name:?}",
+                        self.ctx.id
+                    ))
+                })?;
+                nodes.push(self.local_status(&g));
+            } else {
+                let mut pending = Vec::new();
+                for (id, node) in self.members(&name) {
+                    match (&hosted, id == self.ctx.id) {
+                        (Some(g), true) => nodes.push(self.local_status(g)),
+                        _ => pending.push(self.remote_status(&name, id, node)),
+                    }
+                }
+                nodes.extend(futures::future::join_all(pending).await);
+                nodes.sort_by_key(|n| n.node_id);
+            }
+            // The group's leader and term as its reachable members see them (highest term wins).
+            let view = nodes
+                .iter()
+                .filter(|n| n.reachable)
+                .max_by_key(|n| (n.term, n.leader_id != 0));
+            groups.push(pb::GroupStatus {
+                group: name,
+                leader_id: view.map_or(0, |n| n.leader_id),
+                term: view.map_or(0, |n| n.term),
+                nodes,
+            });
+        }
+        let home = self.ctx.home()?;
         Ok(self.ctx.reply(pb::StatusResponse {
-            groups: vec![group],
-            served_by: Some(self.ctx.served_by(false)),
+            groups,
+            served_by: Some(self.ctx.served_by(&home, false)),
         }))
     }
 
@@ -217,14 +241,11 @@ impl ClusterService for ClusterApi {
             addr: msg.addr,
             region,
         };
-        match self
-            .ctx
-            .group
-            .raft
-            .add_learner(msg.node_id, node, true)
-            .await
-        {
-            Ok(r) => Ok(self.ctx.reply(self.membership_response(r.log_id.index()))),
+        let g = self.ctx.home()?;
+        match g.raft.add_learner(msg.node_id, node, true).await {
+            Ok(r) => Ok(self
+                .ctx
+                .reply(self.membership_response(&g, r.log_id.index()))),
             Err(e) => Err(self.leader_only(e.forward_to_leader(), e.to_string())),
         }
     }
@@ -239,8 +260,11 @@ impl ClusterService for ClusterApi {
                 "voters: must name at least one node",
             ));
         }
-        match self.ctx.group.raft.change_membership(voters, false).await {
-            Ok(r) => Ok(self.ctx.reply(self.membership_response(r.log_id.index()))),
+        let g = self.ctx.home()?;
+        match g.raft.change_membership(voters, false).await {
+            Ok(r) => Ok(self
+                .ctx
+                .reply(self.membership_response(&g, r.log_id.index()))),
             Err(e) => Err(self.leader_only(e.forward_to_leader(), e.to_string())),
         }
     }
@@ -250,13 +274,10 @@ impl ClusterService for ClusterApi {
         req: Request<pb::TransferLeaderRequest>,
     ) -> Result<Response<pb::MembershipResponse>, Status> {
         let to = req.into_inner().to_node_id;
-        let m = self.ctx.group.raft.metrics().borrow_watched().clone();
-        if !m
-            .membership_config
-            .membership()
-            .voter_ids()
-            .any(|id| id == to)
-        {
+        let g = self.ctx.home()?;
+        let m = g.raft.metrics().borrow_watched().clone();
+        let membership = m.membership_config.membership();
+        if !membership.voter_ids().any(|id| id == to) {
             return Err(Status::invalid_argument(format!(
                 "to_node_id: node {to} is not a voter of this group"
             )));
@@ -264,24 +285,22 @@ impl ClusterService for ClusterApi {
         if m.state != ServerState::Leader {
             let leader = m
                 .current_leader
-                .and_then(|l| Some((l, m.membership_config.membership().get_node(&l)?.clone())));
+                .and_then(|l| Some((l, membership.get_node(&l)?.clone())));
             return Err(match leader {
-                Some((id, node)) => {
-                    let fwd = openraft::errors::ForwardToLeader::new(id, node);
-                    self.leader_only(Some(&fwd), "not the leader".into())
-                }
+                Some((id, node)) => self.leader_only(
+                    Some(&ForwardToLeader::new(id, node)),
+                    "not the leader".into(),
+                ),
                 None => Status::unavailable("no leader right now; retry"),
             });
         }
-        self.ctx
-            .group
-            .raft
+        g.raft
             .trigger()
             .transfer_leader(to)
             .await
             .map_err(|e| Status::unavailable(format!("raft stopped: {e}")))?;
         Ok(self
             .ctx
-            .reply(self.membership_response(m.last_applied.map_or(0, |l| l.index()))))
+            .reply(self.membership_response(&g, m.last_applied.map_or(0, |l| l.index()))))
     }
 }

@@ -10,9 +10,9 @@ use icc_proto::v1::incident_service_client::IncidentServiceClient;
 use icc_proto::v1::incident_service_server::IncidentService;
 use tokio::sync::{broadcast, mpsc};
 use tokio_stream::wrappers::ReceiverStream;
-use tonic::{Request, Response, Status};
+use tonic::{Code, Request, Response, Status};
 
-use super::{NodeCtx, Route, convert, forwarded_request, is_forwarded, status};
+use super::{Group, Hops, Located, NodeCtx, Route, convert, group_of_incident, status};
 use crate::domain::{Applied, Declare, DomainError, Note, Op, Update, validate};
 use crate::peers::PeerChannel;
 use crate::raft::state_machine::ChangeRecord;
@@ -33,57 +33,91 @@ impl IncidentApi {
         Self { ctx }
     }
 
-    /// Serves `msg` here, or forwards it once to the leader.
-    async fn write<Resp, F, Fut>(
+    /// Runs `local` on group `group` if this node hosts it; otherwise, or when `local` says the
+    /// leader is elsewhere, sends `msg` on with `call`: to the leader (once), or to the nodes of
+    /// the group's region in turn until one answers.
+    async fn serve<M, Resp, Local, LFut, Call, CFut>(
         &self,
-        forwarded: bool,
-        request_id: &str,
-        op: Op,
-        answer: impl FnOnce(Applied) -> Resp,
-        forward: F,
+        group: &str,
+        hops: Hops,
+        msg: M,
+        local: Local,
+        call: Call,
     ) -> Result<Response<Resp>, Status>
     where
-        F: FnOnce(IncidentServiceClient<PeerChannel>) -> Fut,
-        Fut: Future<Output = Result<Response<Resp>, Status>>,
+        M: Clone,
+        Local: FnOnce(Arc<Group>) -> LFut,
+        LFut: Future<Output = Result<Resp, Route>>,
+        Call: Fn(IncidentServiceClient<PeerChannel>, Request<M>) -> CFut,
+        CFut: Future<Output = Result<Response<Resp>, Status>>,
     {
-        match self.ctx.propose(request_id, op).await {
-            Ok(applied) => Ok(self.ctx.reply(answer(applied))),
-            Err(Route::Leader(addr)) if forwarded => Err(self.ctx.no_second_hop(&addr)),
-            Err(Route::Leader(addr)) => forward(self.ctx.peers.incidents(&addr)?).await,
-            Err(Route::Fail(s)) => Err(s),
-        }
-    }
-
-    /// Passes the read barrier for `consistency`, or says where to forward the read.
-    async fn read<Resp, F, Fut>(
-        &self,
-        forwarded: bool,
-        consistency: i32,
-        local: impl FnOnce() -> Result<Resp, Status>,
-        forward: F,
-    ) -> Result<Response<Resp>, Status>
-    where
-        F: FnOnce(IncidentServiceClient<PeerChannel>) -> Fut,
-        Fut: Future<Output = Result<Response<Resp>, Status>>,
-    {
-        if consistency == pb::Consistency::Local as i32 {
-            self.ctx.local_read_allowed()?;
-        } else {
-            match self.ctx.read_barrier().await {
-                Ok(()) => {}
-                Err(Route::Leader(addr)) if forwarded => return Err(self.ctx.no_second_hop(&addr)),
-                Err(Route::Leader(addr)) => return forward(self.ctx.peers.incidents(&addr)?).await,
-                Err(Route::Fail(s)) => return Err(s),
+        match self.ctx.locate(group, &hops)? {
+            Located::Here(g) => match local(g.clone()).await {
+                Ok(resp) => Ok(self.ctx.reply(resp)),
+                Err(Route::Leader(addr)) if hops.forwarded => {
+                    Err(self.ctx.no_second_hop(&g, &addr))
+                }
+                Err(Route::Leader(addr)) => {
+                    let req = self.ctx.onward_request(msg, &hops, true);
+                    call(self.ctx.peers.incidents(&addr)?, req).await
+                }
+                Err(Route::Fail(s)) => Err(s),
+            },
+            Located::Elsewhere(addrs) => {
+                let mut last = Status::unavailable(format!("no node of group {group} answered"));
+                for addr in addrs {
+                    let req = self.ctx.onward_request(msg.clone(), &hops, false);
+                    match call(self.ctx.peers.incidents(&addr)?, req).await {
+                        Err(s)
+                            if matches!(
+                                s.code(),
+                                Code::Unavailable | Code::DeadlineExceeded | Code::Unknown
+                            ) =>
+                        {
+                            last = Status::unavailable(format!(
+                                "group {group}: node {addr} did not answer ({}); no node of the region answered",
+                                s.message()
+                            ));
+                        }
+                        answer => return answer,
+                    }
+                }
+                Err(last)
             }
         }
-        Ok(self.ctx.reply(local()?))
     }
 
-    fn incident_response(&self, applied: &Applied, forwarded: bool) -> pb::IncidentResponse {
+    fn incident_response(
+        &self,
+        g: &Group,
+        applied: &Applied,
+        forwarded: bool,
+    ) -> pb::IncidentResponse {
         pb::IncidentResponse {
             incident: Some(convert::incident(&applied.incident)),
-            served_by: Some(self.ctx.served_by(forwarded)),
+            served_by: Some(self.ctx.served_by(g, forwarded)),
         }
+    }
+
+    /// The region a request names, or this node's; unknown regions are refused.
+    fn region_or_home(&self, region: &str) -> Result<String, Status> {
+        if region.is_empty() {
+            return Ok(self.ctx.region.clone());
+        }
+        if self.ctx.topology.jurisdiction(region).is_none() {
+            let known: Vec<&str> = self
+                .ctx
+                .topology
+                .regions
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect();
+            return Err(invalid(DomainError::invalid(
+                "region",
+                format!("unknown region {region:?}; known: {}", known.join(", ")),
+            )));
+        }
+        Ok(region.to_owned())
     }
 }
 
@@ -99,23 +133,29 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::DeclareIncidentRequest>,
     ) -> Result<Response<pb::IncidentResponse>, Status> {
-        let fwd = is_forwarded(&req);
+        let hops = Hops::of(&req);
         let msg = req.into_inner();
+        let region = self.region_or_home(&msg.region)?;
         let op = Op::Declare(Declare {
-            region: self.ctx.region.clone(),
+            region: region.clone(),
             title: msg.title.clone(),
             severity: convert::severity("severity", msg.severity).map_err(invalid)?,
             service: msg.service.clone(),
             commander: msg.commander.clone(),
             author: msg.author.clone(),
         });
+        crate::domain::check(&op).map_err(invalid)?;
         let rid = msg.request_id.clone();
-        self.write(
-            fwd,
-            &rid,
-            op,
-            |a| self.incident_response(&a, fwd),
-            |mut c| async move { c.declare_incident(forwarded_request(msg)).await },
+        let fwd = hops.forwarded;
+        self.serve(
+            &region,
+            hops,
+            msg,
+            |g| async move {
+                let applied = self.ctx.propose(&g, &rid, op).await?;
+                Ok(self.incident_response(&g, &applied, fwd))
+            },
+            |mut c, r| async move { c.declare_incident(r).await },
         )
         .await
     }
@@ -124,29 +164,26 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::GetIncidentRequest>,
     ) -> Result<Response<pb::IncidentResponse>, Status> {
-        let fwd = is_forwarded(&req);
+        let hops = Hops::of(&req);
         let msg = req.into_inner();
         validate::incident_id(&msg.id).map_err(invalid)?;
-        let consistency = msg.consistency;
-        let id = msg.id.clone();
-        self.read(
-            fwd,
-            consistency,
-            || {
-                let inc = self
-                    .ctx
-                    .group
-                    .state
-                    .incident(&id)
-                    .map_err(status::storage)?;
+        let (id, consistency, fwd) = (msg.id.clone(), msg.consistency, hops.forwarded);
+        let group = group_of_incident(&msg.id).to_owned();
+        self.serve(
+            &group,
+            hops,
+            msg,
+            |g| async move {
+                self.ctx.read_barrier(&g, consistency).await?;
+                let inc = g.state.incident(&id).map_err(status::storage)?;
                 let inc =
                     inc.ok_or_else(|| status::domain(DomainError::NotFound { id: id.clone() }))?;
                 Ok(pb::IncidentResponse {
                     incident: Some(convert::incident(&inc)),
-                    served_by: Some(self.ctx.served_by(fwd)),
+                    served_by: Some(self.ctx.served_by(&g, fwd)),
                 })
             },
-            |mut c| async move { c.get_incident(forwarded_request(msg)).await },
+            |mut c, r| async move { c.get_incident(r).await },
         )
         .await
     }
@@ -155,8 +192,9 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::ListIncidentsRequest>,
     ) -> Result<Response<pb::ListIncidentsResponse>, Status> {
-        let fwd = is_forwarded(&req);
+        let hops = Hops::of(&req);
         let msg = req.into_inner();
+        let region = self.region_or_home(&msg.region)?;
         let want_status = convert::status_filter(msg.status).map_err(invalid)?;
         let want_severity = convert::severity_filter(msg.severity).map_err(invalid)?;
         let page = match msg.page_size as usize {
@@ -171,11 +209,14 @@ impl IncidentService for IncidentApi {
         };
         let (service, token, consistency) =
             (msg.service.clone(), msg.page_token.clone(), msg.consistency);
-        self.read(
-            fwd,
-            consistency,
-            || {
-                let all = self.ctx.group.state.incidents().map_err(status::storage)?;
+        let fwd = hops.forwarded;
+        self.serve(
+            &region,
+            hops,
+            msg,
+            |g| async move {
+                self.ctx.read_barrier(&g, consistency).await?;
+                let all = g.state.incidents().map_err(status::storage)?;
                 let mut matching = all.iter().filter(|i| {
                     i.id.as_str() > token.as_str()
                         && want_status.is_none_or(|s| i.status == s)
@@ -195,10 +236,10 @@ impl IncidentService for IncidentApi {
                 Ok(pb::ListIncidentsResponse {
                     incidents,
                     next_page_token,
-                    served_by: Some(self.ctx.served_by(fwd)),
+                    served_by: Some(self.ctx.served_by(&g, fwd)),
                 })
             },
-            |mut c| async move { c.list_incidents(forwarded_request(msg)).await },
+            |mut c, r| async move { c.list_incidents(r).await },
         )
         .await
     }
@@ -207,7 +248,7 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::UpdateIncidentRequest>,
     ) -> Result<Response<pb::IncidentResponse>, Status> {
-        let fwd = is_forwarded(&req);
+        let hops = Hops::of(&req);
         let msg = req.into_inner();
         let op = Op::Update(Update {
             id: msg.id.clone(),
@@ -226,13 +267,21 @@ impl IncidentService for IncidentApi {
             reason: msg.reason.clone(),
             author: msg.author.clone(),
         });
-        let rid = msg.request_id.clone();
-        self.write(
-            fwd,
-            &rid,
-            op,
-            |a| self.incident_response(&a, fwd),
-            |mut c| async move { c.update_incident(forwarded_request(msg)).await },
+        crate::domain::check(&op).map_err(invalid)?;
+        let (rid, fwd, group) = (
+            msg.request_id.clone(),
+            hops.forwarded,
+            group_of_incident(&msg.id).to_owned(),
+        );
+        self.serve(
+            &group,
+            hops,
+            msg,
+            |g| async move {
+                let applied = self.ctx.propose(&g, &rid, op).await?;
+                Ok(self.incident_response(&g, &applied, fwd))
+            },
+            |mut c, r| async move { c.update_incident(r).await },
         )
         .await
     }
@@ -241,22 +290,33 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::AppendTimelineRequest>,
     ) -> Result<Response<pb::AppendTimelineResponse>, Status> {
-        let fwd = is_forwarded(&req);
+        let hops = Hops::of(&req);
         let msg = req.into_inner();
         let op = Op::Note(Note {
             id: msg.id.clone(),
             author: msg.author.clone(),
             text: msg.text.clone(),
         });
-        let rid = msg.request_id.clone();
-        let answer = |a: Applied| pb::AppendTimelineResponse {
-            event: a.events.last().map(convert::event),
-            incident: Some(convert::incident(&a.incident)),
-            served_by: Some(self.ctx.served_by(fwd)),
-        };
-        self.write(fwd, &rid, op, answer, |mut c| async move {
-            c.append_timeline(forwarded_request(msg)).await
-        })
+        crate::domain::check(&op).map_err(invalid)?;
+        let (rid, fwd, group) = (
+            msg.request_id.clone(),
+            hops.forwarded,
+            group_of_incident(&msg.id).to_owned(),
+        );
+        self.serve(
+            &group,
+            hops,
+            msg,
+            |g| async move {
+                let a = self.ctx.propose(&g, &rid, op).await?;
+                Ok(pb::AppendTimelineResponse {
+                    event: a.events.last().map(convert::event),
+                    incident: Some(convert::incident(&a.incident)),
+                    served_by: Some(self.ctx.served_by(&g, fwd)),
+                })
+            },
+            |mut c, r| async move { c.append_timeline(r).await },
+        )
         .await
     }
 
@@ -264,26 +324,30 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::GetTimelineRequest>,
     ) -> Result<Response<pb::GetTimelineResponse>, Status> {
-        let fwd = is_forwarded(&req);
+        let hops = Hops::of(&req);
         let msg = req.into_inner();
         validate::incident_id(&msg.id).map_err(invalid)?;
-        let (id, consistency) = (msg.id.clone(), msg.consistency);
-        self.read(
-            fwd,
-            consistency,
-            || {
-                let state = &self.ctx.group.state;
-                if state.incident(&id).map_err(status::storage)?.is_none() {
-                    return Err(status::domain(DomainError::NotFound { id: id.clone() }));
+        let (id, consistency, fwd) = (msg.id.clone(), msg.consistency, hops.forwarded);
+        let group = group_of_incident(&msg.id).to_owned();
+        self.serve(
+            &group,
+            hops,
+            msg,
+            |g| async move {
+                self.ctx.read_barrier(&g, consistency).await?;
+                if g.state.incident(&id).map_err(status::storage)?.is_none() {
+                    return Err(Route::Fail(status::domain(DomainError::NotFound {
+                        id: id.clone(),
+                    })));
                 }
-                let events = state.timeline(&id).map_err(status::storage)?;
+                let events = g.state.timeline(&id).map_err(status::storage)?;
                 Ok(pb::GetTimelineResponse {
                     id: id.clone(),
                     events: events.iter().map(convert::event).collect(),
-                    served_by: Some(self.ctx.served_by(fwd)),
+                    served_by: Some(self.ctx.served_by(&g, fwd)),
                 })
             },
-            |mut c| async move { c.get_timeline(forwarded_request(msg)).await },
+            |mut c, r| async move { c.get_timeline(r).await },
         )
         .await
     }
@@ -294,11 +358,26 @@ impl IncidentService for IncidentApi {
         &self,
         req: Request<pb::WatchIncidentsRequest>,
     ) -> Result<Response<Self::WatchIncidentsStream>, Status> {
-        let from = req.into_inner().from_index;
+        let msg = req.into_inner();
+        let region = self.region_or_home(&msg.region)?;
+        let Some(group) = self.ctx.groups.get(&region).cloned() else {
+            let addrs: Vec<String> = self
+                .ctx
+                .topology
+                .region_nodes(&region)
+                .map(|n| n.addr.clone())
+                .collect();
+            return Err(Status::failed_precondition(format!(
+                "region: node {} does not host {region}; watch it on one of its nodes: {}",
+                self.ctx.id,
+                addrs.join(", ")
+            )));
+        };
+        let from = msg.from_index;
         // Subscribe before reading the backlog so nothing committed in between is missed;
         // duplicates are skipped by index.
-        let live = self.ctx.group.changes.subscribe();
-        let state = self.ctx.group.state.clone();
+        let live = group.changes.subscribe();
+        let state = group.state.clone();
         let start = if from == 0 {
             state.applied_index().map_err(status::storage)? + 1
         } else {

@@ -1,18 +1,23 @@
 //! The gRPC services clients use. Handlers translate between the wire (`icc.v1`) and the domain,
-//! route writes and linearizable reads to the group leader (forwarding once), and map every error
-//! to one gRPC status in `status`.
+//! locate the Raft group a request belongs to (by the region in an incident id), route it to that
+//! group's nodes when this node does not host it, forward writes and linearizable reads to the
+//! group leader, and map every error to one gRPC status in `status`.
+//!
+//! Hops: at most one cross-region route (marked `icc-routed-from`) and one forward to a leader
+//! (marked `icc-forwarded`); a node never forwards a request twice.
 
 pub mod cluster;
 pub mod convert;
 pub mod incidents;
 pub mod status;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icc_proto::v1::{Hlc, ServedBy};
-use icc_proto::{FORWARDED_METADATA_KEY, HLC_METADATA_KEY};
+use icc_proto::{FORWARDED_METADATA_KEY, HLC_METADATA_KEY, ROUTED_FROM_METADATA_KEY};
 use openraft::ReadPolicy;
 use openraft::errors::ForwardToLeader;
 use tokio::sync::broadcast;
@@ -20,6 +25,7 @@ use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::{Request, Response, Status};
 
+use crate::config::ClusterConfig;
 use crate::domain::{self, Applied, Command, Op};
 use crate::hlc::NodeClock;
 use crate::peers::Peers;
@@ -29,9 +35,9 @@ use crate::raft::{NodeInfo, Raft, TypeConfig};
 /// How long a write may wait for Raft to commit before the client is told to retry.
 const COMMIT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// One Raft group as the services see it.
+/// One Raft group hosted by this node, as the services see it.
 pub struct Group {
-    /// Group name (the region for a regional group).
+    /// Group name: a region, or `global`.
     pub name: String,
     /// Its Raft instance.
     pub raft: Raft,
@@ -39,6 +45,23 @@ pub struct Group {
     pub state: GroupState,
     /// Committed changes, for watchers.
     pub changes: broadcast::Sender<ChangeRecord>,
+    /// Set once the state machine has applied what the cluster had committed at start; local
+    /// reads wait for it so a restarted node never serves an older state than before.
+    pub recovered: AtomicBool,
+}
+
+impl Group {
+    /// Refuses local reads until the group has recovered its pre-restart state.
+    pub fn local_read_allowed(&self, node: u64) -> Result<(), Status> {
+        if self.recovered.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(Status::unavailable(format!(
+                "node {node} is still catching up with group {} after start; retry or read linearizably",
+                self.name
+            )))
+        }
+    }
 }
 
 /// What every handler needs to know about the node.
@@ -47,23 +70,22 @@ pub struct NodeCtx {
     pub id: u64,
     /// This node's region.
     pub region: String,
+    /// The whole cluster: regions, jurisdictions, members of every group.
+    pub topology: Arc<ClusterConfig>,
     /// The node's HLC.
     pub clock: Arc<NodeClock>,
     /// Channels to peers.
     pub peers: Arc<Peers>,
-    /// The region group.
-    pub group: Group,
-    /// Set once the state machine has applied what the cluster had committed at start; local
-    /// reads wait for it so a restarted node never serves an older state than before.
-    pub recovered: AtomicBool,
+    /// The groups this node hosts, by name.
+    pub groups: BTreeMap<String, Arc<Group>>,
     /// Becomes true when the node starts shutting down; long-lived streams end on it.
     pub stopping: tokio::sync::watch::Receiver<bool>,
 }
 
-/// Where a request must go when this node cannot serve it.
+/// Where a request must go when this node cannot finish it.
 #[derive(Debug)]
 pub enum Route {
-    /// To the leader at this address.
+    /// To the group leader at this address.
     Leader(String),
     /// Nowhere right now: the status says why.
     Fail(Status),
@@ -75,14 +97,82 @@ impl From<Status> for Route {
     }
 }
 
+/// Where the group a request belongs to lives, seen from this node.
+pub enum Located {
+    /// This node hosts it.
+    Here(Arc<Group>),
+    /// Only these nodes (addresses) host it.
+    Elsewhere(Vec<String>),
+}
+
+/// The hops a request has already made.
+#[derive(Debug, Clone, Default)]
+pub struct Hops {
+    /// Already forwarded once to a leader.
+    pub forwarded: bool,
+    /// Routed here from a node of this region (the origin of the client request).
+    pub routed_from: Option<String>,
+}
+
+impl Hops {
+    /// Reads the hop marks of an incoming request.
+    pub fn of<T>(req: &Request<T>) -> Self {
+        let md = req.metadata();
+        Hops {
+            forwarded: md.contains_key(FORWARDED_METADATA_KEY),
+            routed_from: md
+                .get(ROUTED_FROM_METADATA_KEY)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// The group an incident id belongs to: the part before the last `-`.
+pub fn group_of_incident(id: &str) -> &str {
+    id.rsplit_once('-').map_or(id, |(group, _)| group)
+}
+
 impl NodeCtx {
-    /// Who answers, at which applied index and HLC.
-    pub fn served_by(&self, forwarded: bool) -> ServedBy {
+    /// The group this node hosts for its own region.
+    pub fn home(&self) -> Result<Arc<Group>, Status> {
+        self.groups.get(&self.region).cloned().ok_or_else(|| {
+            Status::internal(format!("node {} hosts no group for its region", self.id))
+        })
+    }
+
+    /// Finds the group `name`: here, or the addresses of its members.
+    pub fn locate(&self, name: &str, hops: &Hops) -> Result<Located, Status> {
+        if let Some(g) = self.groups.get(name) {
+            return Ok(Located::Here(g.clone()));
+        }
+        let members: Vec<String> = self
+            .topology
+            .group_members(name)
+            .iter()
+            .map(|n| n.addr.clone())
+            .collect();
+        if members.is_empty() {
+            return Err(status::domain(domain::DomainError::NotFound {
+                id: format!("{name} (no such region)"),
+            }));
+        }
+        if hops.routed_from.is_some() {
+            return Err(Status::failed_precondition(format!(
+                "node {} does not host group {name} and the request was already routed once",
+                self.id
+            )));
+        }
+        Ok(Located::Elsewhere(members))
+    }
+
+    /// Who answers for `group`, at which applied index and HLC.
+    pub fn served_by(&self, group: &Group, forwarded: bool) -> ServedBy {
         let s = self.clock.now();
         ServedBy {
             node_id: self.id,
             region: self.region.clone(),
-            applied_index: self.group.state.applied_index().unwrap_or(0),
+            applied_index: group.state.applied_index().unwrap_or(0),
             hlc: Some(Hlc {
                 wall_ns: s.wall_ns,
                 logical: s.logical,
@@ -108,8 +198,8 @@ impl NodeCtx {
         resp
     }
 
-    /// Stamps `op` with the HLC and commits it through Raft; returns what apply decided.
-    pub async fn propose(&self, request_id: &str, op: Op) -> Result<Applied, Route> {
+    /// Stamps `op` with the HLC and commits it through `group`'s Raft; returns what apply decided.
+    pub async fn propose(&self, group: &Group, request_id: &str, op: Op) -> Result<Applied, Route> {
         domain::check(&op).map_err(status::domain)?;
         domain::validate::request_id(request_id).map_err(status::domain)?;
         let cmd = Command {
@@ -117,34 +207,27 @@ impl NodeCtx {
             stamp: self.clock.now(),
             op,
         };
-        let written = tokio::time::timeout(COMMIT_TIMEOUT, self.group.raft.client_write(cmd))
+        let written = tokio::time::timeout(COMMIT_TIMEOUT, group.raft.client_write(cmd))
             .await
             .map_err(|_| {
                 Status::unavailable("commit timed out (no quorum?); retry with the same request_id")
             })?;
         match written {
             Ok(resp) => resp.data.map_err(|e| Route::Fail(status::domain(e))),
-            Err(e) => Err(self.route_raft_error(e.forward_to_leader().cloned(), &e.to_string())),
+            Err(e) => {
+                Err(self.route_raft_error(group, e.forward_to_leader().cloned(), &e.to_string()))
+            }
         }
     }
 
-    /// Refuses local reads until the node has recovered its pre-restart state.
-    pub fn local_read_allowed(&self) -> Result<(), Status> {
-        if self.recovered.load(Ordering::Acquire) {
-            Ok(())
-        } else {
-            Err(Status::unavailable(format!(
-                "node {} is still catching up with the cluster after start; retry or read linearizably",
-                self.id
-            )))
+    /// Waits until this node may serve a read of `group` at `consistency`.
+    pub async fn read_barrier(&self, group: &Group, consistency: i32) -> Result<(), Route> {
+        if consistency == icc_proto::v1::Consistency::Local as i32 {
+            return group.local_read_allowed(self.id).map_err(Route::Fail);
         }
-    }
-
-    /// Waits until this node may serve a linearizable read (read index through the leader).
-    pub async fn read_barrier(&self) -> Result<(), Route> {
         let r = tokio::time::timeout(
             COMMIT_TIMEOUT,
-            self.group.raft.ensure_linearizable(ReadPolicy::ReadIndex),
+            group.raft.ensure_linearizable(ReadPolicy::ReadIndex),
         )
         .await
         .map_err(|_| {
@@ -152,11 +235,17 @@ impl NodeCtx {
                 "linearizable read timed out (no quorum?); retry or read with consistency LOCAL",
             )
         })?;
-        r.map(|_| ())
-            .map_err(|e| self.route_raft_error(e.forward_to_leader().cloned(), &e.to_string()))
+        r.map(|_| ()).map_err(|e| {
+            self.route_raft_error(group, e.forward_to_leader().cloned(), &e.to_string())
+        })
     }
 
-    fn route_raft_error(&self, fwd: Option<ForwardToLeader<TypeConfig>>, text: &str) -> Route {
+    fn route_raft_error(
+        &self,
+        group: &Group,
+        fwd: Option<ForwardToLeader<TypeConfig>>,
+        text: &str,
+    ) -> Route {
         match fwd {
             Some(ForwardToLeader {
                 leader_node: Some(NodeInfo { addr, .. }),
@@ -165,26 +254,47 @@ impl NodeCtx {
             }) if id != self.id => Route::Leader(addr),
             Some(_) => Route::Fail(Status::unavailable(format!(
                 "group {}: no leader right now (election in progress); retry shortly",
-                self.group.name
+                group.name
             ))),
             None => Route::Fail(Status::unavailable(format!(
                 "group {}: {text}; retry",
-                self.group.name
+                group.name
             ))),
         }
     }
 
-    /// Turns a route into the final status when this request may not be forwarded again.
-    pub fn no_second_hop(&self, addr: &str) -> Status {
+    /// The status for a request that would need a second forward to a leader.
+    pub fn no_second_hop(&self, group: &Group, addr: &str) -> Status {
         let mut s = Status::unavailable(format!(
             "node {} is not the leader of {} either (leader moved to {addr}); retry",
-            self.id, self.group.name
+            self.id, group.name
         ));
         if let Ok(v) = MetadataValue::try_from(addr) {
             s.metadata_mut()
                 .insert(icc_proto::LEADER_HINT_METADATA_KEY, v);
         }
         s
+    }
+
+    /// Builds the request this node sends on: to the leader of a group it hosts (`to_leader`),
+    /// or to another region's node.
+    pub fn onward_request<T>(&self, msg: T, hops: &Hops, to_leader: bool) -> Request<T> {
+        let mut req = Request::new(msg);
+        let md = req.metadata_mut();
+        if to_leader {
+            md.insert(FORWARDED_METADATA_KEY, MetadataValue::from_static("1"));
+        }
+        let origin = hops
+            .routed_from
+            .clone()
+            .unwrap_or_else(|| self.region.clone());
+        if (!to_leader || hops.routed_from.is_some())
+            && let Ok(v) = MetadataValue::try_from(origin)
+        {
+            md.insert(ROUTED_FROM_METADATA_KEY, v);
+        }
+        req.set_timeout(COMMIT_TIMEOUT + Duration::from_secs(1));
+        req
     }
 }
 
@@ -196,20 +306,6 @@ pub async fn until_stopping(mut stopping: tokio::sync::watch::Receiver<bool>) {
             return;
         }
     }
-}
-
-/// True when the request was already forwarded once by another node.
-pub fn is_forwarded<T>(req: &Request<T>) -> bool {
-    req.metadata().contains_key(FORWARDED_METADATA_KEY)
-}
-
-/// Builds the request a node sends when it forwards `msg` to the leader.
-pub fn forwarded_request<T>(msg: T) -> Request<T> {
-    let mut req = Request::new(msg);
-    req.metadata_mut()
-        .insert(FORWARDED_METADATA_KEY, MetadataValue::from_static("1"));
-    req.set_timeout(COMMIT_TIMEOUT + Duration::from_secs(1));
-    req
 }
 
 /// Server-side gate on every incoming RPC: observes the sender's HLC and refuses a sender whose

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use icc_client::{Client, ClientConfig};
-use icc_proto::v1::{Consistency, DeclareIncidentRequest, NodeStatus, Role, Severity};
+use icc_proto::v1::{Consistency, DeclareIncidentRequest, NodeStatus, Severity};
 
 /// How long any wait may take before the test fails (a bound against hangs, not a speed check).
 pub const DEADLINE: Duration = Duration::from_secs(60);
@@ -17,6 +17,8 @@ pub const DEADLINE: Duration = Duration::from_secs(60);
 /// Knobs of a test cluster.
 #[derive(Clone)]
 pub struct Options {
+    /// Regions as (name, jurisdiction); each gets `nodes` nodes with consecutive ids.
+    pub regions: Vec<(&'static str, &'static str)>,
     pub nodes: u64,
     pub snapshot_every: u64,
     pub keep_logs_after_snapshot: u64,
@@ -27,6 +29,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Self {
+            regions: vec![("us-east", "US")],
             nodes: 3,
             snapshot_every: 5_000,
             keep_logs_after_snapshot: 1_000,
@@ -37,6 +40,8 @@ impl Default for Options {
 
 pub struct Node {
     pub id: u64,
+    pub global: bool,
+    pub region: String,
     pub addr: String,
     data_dir: PathBuf,
     log_path: PathBuf,
@@ -59,22 +64,46 @@ impl Cluster {
     /// Writes a cluster file and starts every node.
     pub fn start(opts: Options) -> Cluster {
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut toml = format!(
-            "region = \"us-east\"\nmax_clock_offset_ms = 500\n\n[raft]\nheartbeat_ms = 50\nelection_min_ms = 300\n\
-             election_max_ms = 600\nsnapshot_every = {}\nkeep_logs_after_snapshot = {}\npre_vote = true\n",
+        let timings = format!(
+            "heartbeat_ms = 50\nelection_min_ms = 300\nelection_max_ms = 600\nsnapshot_every = {}\n\
+             keep_logs_after_snapshot = {}\npre_vote = true\n",
             opts.snapshot_every, opts.keep_logs_after_snapshot
         );
+        let mut toml = format!(
+            "max_clock_offset_ms = 500\n\n[raft]\n{timings}\n[global_raft]\n{}",
+            timings
+                .replace("election_min_ms = 300", "election_min_ms = 400")
+                .replace("election_max_ms = 600", "election_max_ms = 800")
+        );
         let mut nodes = Vec::new();
-        for id in 1..=opts.nodes {
-            let addr = format!("127.0.0.1:{}", free_port());
-            toml.push_str(&format!("\n[[nodes]]\nid = {id}\naddr = \"{addr}\"\n"));
-            nodes.push(Node {
-                id,
-                addr,
-                data_dir: dir.path().join(format!("node{id}")),
-                log_path: dir.path().join(format!("node{id}.log")),
-                child: None,
-            });
+        let last_region = opts.regions.len() - 1;
+        for (r, (region, jurisdiction)) in opts.regions.iter().enumerate() {
+            toml.push_str(&format!(
+                "\n[[regions]]\nname = \"{region}\"\njurisdiction = \"{jurisdiction}\"\n"
+            ));
+            for k in 0..opts.nodes {
+                let id = r as u64 * opts.nodes + k + 1;
+                // Global voters: two per region, one in the last (2+2+1); one in a one-region cluster.
+                let voters_here = if opts.regions.len() == 1 || r == last_region {
+                    1
+                } else {
+                    2
+                };
+                let global = if k < voters_here { "voter" } else { "none" };
+                let addr = format!("127.0.0.1:{}", free_port());
+                toml.push_str(&format!(
+                    "\n[[nodes]]\nid = {id}\naddr = \"{addr}\"\nregion = \"{region}\"\nglobal = \"{global}\"\n"
+                ));
+                nodes.push(Node {
+                    id,
+                    global: global == "voter",
+                    region: (*region).to_owned(),
+                    addr,
+                    data_dir: dir.path().join(format!("node{id}")),
+                    log_path: dir.path().join(format!("node{id}.log")),
+                    child: None,
+                });
+            }
         }
         let config = dir.path().join("cluster.toml");
         std::fs::write(&config, toml).expect("write cluster file");
@@ -84,7 +113,8 @@ impl Cluster {
             opts,
             nodes,
         };
-        for id in 1..=c.opts.nodes {
+        let ids: Vec<u64> = c.nodes.iter().map(|n| n.id).collect();
+        for id in ids {
             c.spawn(id);
         }
         c
@@ -191,47 +221,95 @@ impl Cluster {
         std::fs::read_to_string(&n.log_path).unwrap_or_default()
     }
 
-    /// The node's own status (None while it does not answer).
-    pub async fn status_of(&self, id: u64) -> Option<NodeStatus> {
+    /// Ids of a region's nodes.
+    pub fn region_ids(&self, region: &str) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .filter(|n| n.region == region)
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// Ids of a group's members: a region's nodes, or the global voters for `global`.
+    pub fn group_ids(&self, group: &str) -> Vec<u64> {
+        if group == "global" {
+            self.nodes
+                .iter()
+                .filter(|n| n.global)
+                .map(|n| n.id)
+                .collect()
+        } else {
+            self.region_ids(group)
+        }
+    }
+
+    /// A node's own status in `group` (None while it does not answer).
+    pub async fn group_status_of(&self, id: u64, group: &str) -> Option<NodeStatus> {
         let c =
             Client::new(ClientConfig::new([self.addr(id)]).with_deadline(Duration::from_secs(1)))
                 .ok()?;
         let s = c.cluster_status(true).await.ok()?;
-        s.groups.into_iter().next()?.nodes.into_iter().next()
+        s.groups
+            .into_iter()
+            .find(|g| g.group == group)?
+            .nodes
+            .into_iter()
+            .next()
     }
 
-    /// Waits until the running nodes agree on one leader among them; returns its id.
+    /// The node's own status in its region group (None while it does not answer).
+    pub async fn status_of(&self, id: u64) -> Option<NodeStatus> {
+        let region = self.nodes.iter().find(|n| n.id == id)?.region.clone();
+        self.group_status_of(id, &region).await
+    }
+
+    /// Waits until the running members of the first region agree on one leader; returns its id.
     pub async fn leader(&self) -> u64 {
-        let running: Vec<u64> = self
+        let first = self
             .nodes
-            .iter()
-            .filter(|n| n.child.is_some())
-            .map(|n| n.id)
+            .first()
+            .map(|n| n.region.clone())
+            .unwrap_or_default();
+        self.leader_of(&first).await
+    }
+
+    /// Waits until the running members of `group` agree on one leader among them; returns its id.
+    pub async fn leader_of(&self, group: &str) -> u64 {
+        let running: Vec<u64> = self
+            .group_ids(group)
+            .into_iter()
+            .filter(|id| self.is_running(*id))
             .collect();
-        wait_for("a leader all running nodes agree on", || async {
-            let mut leaders = Vec::new();
-            for id in &running {
-                let s = self.status_of(*id).await?;
-                leaders.push((
-                    s.leader_id,
-                    s.role == Role::Leader as i32 && s.node_id == s.leader_id,
-                ));
-            }
-            let first = leaders.first()?.0;
-            let agreed =
-                first != 0 && leaders.iter().all(|(l, _)| *l == first) && running.contains(&first);
-            agreed.then_some(first)
-        })
+        wait_for(
+            &format!("a leader of {group} its running members agree on"),
+            || async {
+                let mut leaders = Vec::new();
+                for id in &running {
+                    leaders.push(self.group_status_of(*id, group).await?.leader_id);
+                }
+                let first = *leaders.first()?;
+                (first != 0 && leaders.iter().all(|l| *l == first) && running.contains(&first))
+                    .then_some(first)
+            },
+        )
         .await
     }
 
-    /// Waits until every running node has applied at least `index`.
+    fn is_running(&self, id: u64) -> bool {
+        self.nodes.iter().any(|n| n.id == id && n.child.is_some())
+    }
+
+    /// Waits until every running node of the first region has applied at least `index`.
     pub async fn wait_applied(&self, index: u64) {
-        let running: Vec<u64> = self
+        let first = self
             .nodes
-            .iter()
-            .filter(|n| n.child.is_some())
-            .map(|n| n.id)
+            .first()
+            .map(|n| n.region.clone())
+            .unwrap_or_default();
+        let running: Vec<u64> = self
+            .region_ids(&first)
+            .into_iter()
+            .filter(|id| self.is_running(*id))
             .collect();
         wait_for(
             &format!("every running node applied index {index}"),
@@ -302,6 +380,7 @@ pub fn declare(title: &str) -> DeclareIncidentRequest {
         service: "checkout".into(),
         commander: String::new(),
         author: "test".into(),
+        region: String::new(),
     }
 }
 

@@ -5,5 +5,6 @@ mod harness;
 mod bad_input;
 mod clock;
 mod failover;
+mod regions;
 mod replication;
 mod watch;
