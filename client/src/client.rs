@@ -10,10 +10,10 @@ use icc_proto::v1::cluster_service_client::ClusterServiceClient;
 use icc_proto::v1::incident_service_client::IncidentServiceClient;
 use icc_proto::v1::{
     AddLearnerRequest, AppendTimelineRequest, AppendTimelineResponse, ChangeMembershipRequest,
-    Consistency, DeclareIncidentRequest, GetIncidentRequest, GetTimelineRequest,
-    GetTimelineResponse, Hlc, IncidentResponse, ListIncidentsRequest, ListIncidentsResponse,
-    MembershipResponse, StatusRequest, StatusResponse, TransferLeaderRequest,
-    UpdateIncidentRequest,
+    Consistency, DeclareGlobalIncidentRequest, DeclareIncidentRequest, GetIncidentRequest,
+    GetTimelineRequest, GetTimelineResponse, Hlc, IncidentResponse, ListIncidentsRequest,
+    ListIncidentsResponse, MembershipResponse, StatusRequest, StatusResponse,
+    TransferLeaderRequest, UpdateIncidentRequest,
 };
 use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
@@ -144,6 +144,23 @@ impl Client {
         req.request_id = pick_request_id(request_id, &req.request_id);
         self.unary(req, true, |ch, r| async move {
             IncidentServiceClient::new(ch).declare_incident(r).await
+        })
+        .await
+        .map(|(resp, _)| resp)
+    }
+
+    /// Declares a global incident over several regions; the cluster then opens one child
+    /// incident per region. `request_id` works as for [`Client::declare`].
+    pub async fn declare_global(
+        &self,
+        mut req: DeclareGlobalIncidentRequest,
+        request_id: Option<String>,
+    ) -> Result<IncidentResponse, ClientError> {
+        req.request_id = pick_request_id(request_id, &req.request_id);
+        self.unary(req, true, |ch, r| async move {
+            IncidentServiceClient::new(ch)
+                .declare_global_incident(r)
+                .await
         })
         .await
         .map(|(resp, _)| resp)

@@ -10,4 +10,5 @@ pub mod hlc;
 pub mod node;
 pub mod peers;
 pub mod raft;
+pub mod saga;
 pub mod services;

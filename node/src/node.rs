@@ -114,6 +114,8 @@ pub async fn run(
         }
     }
 
+    tokio::spawn(crate::saga::run(ctx.clone()));
+
     let listener = TcpListener::bind(&me.addr)
         .await
         .with_context(|| format!("cannot listen on {}", me.addr))?;

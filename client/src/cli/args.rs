@@ -161,8 +161,12 @@ pub struct DeclareArgs {
     pub request_id: Option<String>,
     /// Home region of the new incident (its data stays there); default: the region of the node
     /// that answers.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "regions")]
     pub region: Option<String>,
+    /// Declare a GLOBAL incident over these regions (comma-separated); the cluster opens one
+    /// child incident in each, and `icc timeline show <global id>` merges their timelines.
+    #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
+    pub regions: Vec<String>,
 }
 
 /// Arguments of `icc incident list`.

@@ -2,8 +2,8 @@
 
 use futures::StreamExt;
 use icc_client::v1::{
-    AppendTimelineRequest, Consistency, DeclareIncidentRequest, Incident, ListIncidentsRequest,
-    Status, UpdateIncidentRequest,
+    AppendTimelineRequest, Consistency, DeclareGlobalIncidentRequest, DeclareIncidentRequest,
+    Incident, ListIncidentsRequest, Status, UpdateIncidentRequest,
 };
 use serde_json::json;
 
@@ -62,6 +62,29 @@ fn served_note(ctx: &Ctx, served_by: Option<&icc_client::v1::ServedBy>, prefix: 
 }
 
 async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
+    if !a.regions.is_empty() {
+        let req = DeclareGlobalIncidentRequest {
+            request_id: String::new(),
+            title: a.title,
+            severity: a.severity.into(),
+            service: a.service,
+            commander: a.commander.unwrap_or_default(),
+            author: ctx.author.clone(),
+            regions: a.regions,
+        };
+        let resp = ctx
+            .client
+            .declare_global(req, a.request_id)
+            .await
+            .map_err(|e| ctx.fail(e))?;
+        return match ctx.output {
+            Output::Table => ctx.print(&need_incident(resp.incident.as_ref())?.id),
+            Output::Json => ctx.print_json(&json!({
+                "incident": render::incident_json(resp.incident.as_ref()),
+                "served_by": render::served_by_json(resp.served_by.as_ref()),
+            })),
+        };
+    }
     let req = DeclareIncidentRequest {
         request_id: String::new(),
         title: a.title,
@@ -70,6 +93,7 @@ async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
         commander: a.commander.unwrap_or_default(),
         author: ctx.author.clone(),
         region: a.region.unwrap_or_default(),
+        parent_id: String::new(),
     };
     let resp = ctx
         .client
@@ -244,12 +268,19 @@ async fn timeline_show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
     match ctx.output {
         Output::Table => {
             ctx.print(&render::timeline_table(&resp.events))?;
+            if !resp.unavailable_regions.is_empty() {
+                ctx.note(&format!(
+                    "unavailable: {} (their events are missing above)",
+                    resp.unavailable_regions.join(", ")
+                ));
+            }
             served_note(ctx, resp.served_by.as_ref(), "");
             Ok(())
         }
         Output::Json => ctx.print_json(&json!({
             "id": resp.id,
             "events": resp.events.iter().map(|e| render::event_json(Some(e))).collect::<Vec<_>>(),
+            "unavailable_regions": resp.unavailable_regions,
             "served_by": render::served_by_json(resp.served_by.as_ref()),
         })),
     }

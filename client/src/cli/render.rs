@@ -29,6 +29,7 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::TitleChanged => "title_changed",
         EventKind::CommanderChanged => "commander_changed",
         EventKind::Note => "note",
+        EventKind::ChildLinked => "child_linked",
     }
 }
 
@@ -112,6 +113,8 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "updated_at": hlc_json(i.updated_at.as_ref()),
             "timeline_len": i.timeline_len,
             "version": i.version,
+            "children": i.children.iter().map(|c| json!({"region": c.region, "incident_id": c.incident_id})).collect::<Vec<_>>(),
+            "parent_id": i.parent_id,
         }),
         None => Value::Null,
     }
@@ -126,6 +129,7 @@ pub fn event_json(e: Option<&TimelineEvent>) -> Value {
             "author": e.author,
             "text": e.text,
             "at": hlc_json(e.at.as_ref()),
+            "incident_id": e.incident_id,
         }),
         None => Value::Null,
     }
@@ -223,11 +227,40 @@ pub fn incident_detail(i: &Incident) -> String {
     t.row(["UPDATED".to_string(), utc(i.updated_at.as_ref())]);
     t.row(["VERSION".to_string(), i.version.to_string()]);
     t.row(["EVENTS".to_string(), i.timeline_len.to_string()]);
+    if !i.parent_id.is_empty() {
+        t.row(["PART OF".to_string(), i.parent_id.clone()]);
+    }
+    for c in &i.children {
+        let child = if c.incident_id.is_empty() {
+            "(being opened)".to_string()
+        } else {
+            c.incident_id.clone()
+        };
+        t.row([format!("CHILD {}", c.region.to_uppercase()), child]);
+    }
     t.render()
 }
 
-/// A timeline: SEQ, TIME (UTC), KIND, AUTHOR, TEXT.
+/// A timeline: SEQ, TIME (UTC), KIND, AUTHOR, TEXT; a merged timeline (events of several
+/// incidents) starts with an INCIDENT column.
 pub fn timeline_table(events: &[TimelineEvent]) -> String {
+    let merged = events
+        .windows(2)
+        .any(|w| w[0].incident_id != w[1].incident_id);
+    if merged {
+        let mut t = Table::new(["INCIDENT", "SEQ", "TIME", "KIND", "AUTHOR", "TEXT"]);
+        for e in events {
+            t.row([
+                or_dash(&e.incident_id),
+                e.seq.to_string(),
+                utc(e.at.as_ref()),
+                kind_word(e.kind()).to_string(),
+                or_dash(&e.author),
+                one_line(&e.text),
+            ]);
+        }
+        return t.render();
+    }
     let mut t = Table::new(["SEQ", "TIME", "KIND", "AUTHOR", "TEXT"]);
     for e in events {
         t.row([
@@ -411,6 +444,7 @@ mod tests {
             }),
             timeline_len: 2,
             version: 17,
+            ..Default::default()
         }
     }
 
@@ -458,6 +492,7 @@ mod tests {
             kind: EventKind::StatusChanged.into(),
             author: "bob".into(),
             text: "acked\nby bob".into(),
+            incident_id: "us-east-000042".into(),
             at: Some(Hlc {
                 wall_ns: WALL,
                 logical: 0,

@@ -3,7 +3,8 @@
 use std::io;
 
 use super::{
-    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, note, update, validate,
+    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, link, note, update,
+    validate,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -65,6 +66,11 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => note::apply(n, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: n.id.clone() }),
         },
+        Op::DeclareGlobal(d) => declare::apply_global(d, cmd.stamp, index, view.next_sequence()?),
+        Op::LinkChild(l) => match view.incident(&l.id)? {
+            Some(current) => link::apply(l, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: l.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -86,6 +92,8 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         Op::Declare(d) => declare::check(d),
         Op::Update(u) => update::check(u),
         Op::Note(n) => note::check(n),
+        Op::DeclareGlobal(d) => declare::check_global(d),
+        Op::LinkChild(l) => link::check(l),
     }
 }
 

@@ -75,6 +75,7 @@ fn declare_op() -> Op {
         service: "checkout".into(),
         commander: String::new(),
         author: "alice".into(),
+        parent_id: String::new(),
     })
 }
 
@@ -417,4 +418,91 @@ fn same_log_gives_same_state() {
         .collect();
     assert_eq!(one, two);
     assert_eq!(r1, r2);
+}
+
+fn global_op(regions: &[&str]) -> Op {
+    Op::DeclareGlobal(crate::domain::DeclareGlobal {
+        title: "card network outage".into(),
+        severity: Severity::Sev1,
+        service: "payments".into(),
+        commander: "gc".into(),
+        author: "gc".into(),
+        regions: regions.iter().map(|r| (*r).to_owned()).collect(),
+    })
+}
+
+fn link(id: &str, region: &str, child: &str) -> Op {
+    Op::LinkChild(crate::domain::LinkChild {
+        id: id.into(),
+        region: region.into(),
+        child_id: child.into(),
+    })
+}
+
+#[test]
+fn a_global_incident_records_its_regions_and_links_each_child_once() {
+    let mut s = MemState::default();
+    let g = s
+        .run(&cmd("g", 1, global_op(&["us-east", "eu-west"])), 1)
+        .expect("declare global")
+        .incident;
+    assert_eq!(g.id, "global-000001");
+    assert_eq!(g.children.len(), 2);
+    assert!(
+        g.children.iter().all(|c| c.incident_id.is_none()),
+        "intent first, no child yet"
+    );
+
+    let a = s
+        .run(&cmd("l1", 2, link(&g.id, "eu-west", "eu-west-000007")), 2)
+        .expect("link");
+    let eu = a
+        .incident
+        .children
+        .iter()
+        .find(|c| c.region == "eu-west")
+        .expect("eu child");
+    assert_eq!(eu.incident_id.as_deref(), Some("eu-west-000007"));
+    assert_eq!(a.events[0].kind, EventKind::ChildLinked);
+
+    let before = s.clone();
+    let again = s
+        .run(&cmd("l1", 3, link(&g.id, "eu-west", "eu-west-000007")), 3)
+        .expect("same request id");
+    assert_eq!(again, a, "a retried link returns the first answer");
+    assert_eq!(s, before);
+    let other = s
+        .run(&cmd("l2", 4, link(&g.id, "eu-west", "eu-west-000009")), 4)
+        .expect_err("second child");
+    assert!(
+        matches!(other, DomainError::Precondition { ref field, .. } if field == "child_id"),
+        "{other:?}"
+    );
+    let stranger = s
+        .run(&cmd("l3", 5, link(&g.id, "ap-south", "ap-south-000001")), 5)
+        .expect_err("not a region of it");
+    assert!(
+        matches!(stranger, DomainError::Precondition { ref field, .. } if field == "region"),
+        "{stranger:?}"
+    );
+    assert_eq!(s, before, "rejections change nothing");
+}
+
+#[test]
+fn global_declare_validates_its_regions() {
+    let mut s = MemState::default();
+    for regions in [
+        vec![],
+        vec!["us-east", "us-east"],
+        vec!["global"],
+        vec!["Bad Region"],
+    ] {
+        let err = s
+            .run(&cmd("g", 1, global_op(&regions)), 1)
+            .expect_err("invalid regions");
+        assert!(
+            matches!(err, DomainError::Invalid { ref field, .. } if field == "regions"),
+            "{regions:?}: {err:?}"
+        );
+    }
 }

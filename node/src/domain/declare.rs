@@ -1,7 +1,15 @@
-//! Declare: open a new incident in the node's region.
+//! Declare: open a new incident in a region, or a global incident over several regions.
+
+use std::collections::BTreeSet;
 
 use super::apply::{author_or_unknown, record};
-use super::{Declare, DomainError, Effects, EventKind, Incident, Stamp, Status, validate};
+use super::{
+    ChildLink, Declare, DeclareGlobal, DomainError, Effects, EventKind, Incident, Stamp, Status,
+    validate,
+};
+
+/// The id prefix of global incidents (and the name of the global group).
+pub const GLOBAL_PREFIX: &str = "global";
 
 /// Checks the fields of a declare request.
 pub fn check(d: &Declare) -> Result<(), DomainError> {
@@ -12,6 +20,44 @@ pub fn check(d: &Declare) -> Result<(), DomainError> {
     validate::service(&d.service)?;
     validate::name("commander", &d.commander)?;
     validate::name("author", &d.author)?;
+    if !d.parent_id.is_empty() {
+        validate::incident_id(&d.parent_id)
+            .map_err(|_| DomainError::invalid("parent_id", "must be an incident id"))?;
+    }
+    Ok(())
+}
+
+/// Checks the fields of a global declare request.
+pub fn check_global(d: &DeclareGlobal) -> Result<(), DomainError> {
+    validate::title(&d.title)?;
+    validate::service(&d.service)?;
+    validate::name("commander", &d.commander)?;
+    validate::name("author", &d.author)?;
+    if d.regions.is_empty() {
+        return Err(DomainError::invalid(
+            "regions",
+            "must name at least one region",
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    for r in &d.regions {
+        let well_formed = !r.is_empty()
+            && r != GLOBAL_PREFIX
+            && r.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !well_formed {
+            return Err(DomainError::invalid(
+                "regions",
+                format!("{r:?} is not a region name"),
+            ));
+        }
+        if !seen.insert(r) {
+            return Err(DomainError::invalid(
+                "regions",
+                format!("{r} is named twice"),
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -38,12 +84,17 @@ pub(super) fn apply(
         updated_at: stamp,
         timeline_len: 0,
         version: index,
+        children: Vec::new(),
+        parent_id: d.parent_id.clone(),
     };
     let mut events = Vec::with_capacity(1);
-    let text = format!(
+    let mut text = format!(
         "declared {} on {}: {}",
         d.severity, d.service, incident.title
     );
+    if !d.parent_id.is_empty() {
+        text.push_str(&format!(" (part of {})", d.parent_id));
+    }
     record(
         &mut incident,
         &mut events,
@@ -57,4 +108,34 @@ pub(super) fn apply(
         events,
         next_sequence: Some(sequence + 1),
     })
+}
+
+pub(super) fn apply_global(
+    d: &DeclareGlobal,
+    stamp: Stamp,
+    index: u64,
+    sequence: u64,
+) -> Result<Effects, DomainError> {
+    let as_regional = Declare {
+        region: GLOBAL_PREFIX.to_owned(),
+        title: d.title.clone(),
+        severity: d.severity,
+        service: d.service.clone(),
+        commander: d.commander.clone(),
+        author: d.author.clone(),
+        parent_id: String::new(),
+    };
+    let mut effects = apply(&as_regional, stamp, index, sequence)?;
+    effects.incident.children = d
+        .regions
+        .iter()
+        .map(|r| ChildLink {
+            region: r.clone(),
+            incident_id: None,
+        })
+        .collect();
+    if let Some(first) = effects.events.first_mut() {
+        first.text = format!("{} (regions: {})", first.text, d.regions.join(", "));
+    }
+    Ok(effects)
 }

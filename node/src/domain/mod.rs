@@ -10,12 +10,14 @@ pub mod validate;
 
 mod apply;
 mod declare;
+mod link;
 mod note;
 mod update;
 
 pub use apply::{Effects, StateView, Transition, apply, check};
+pub use declare::GLOBAL_PREFIX;
 pub use error::DomainError;
 pub use model::{
-    Applied, Command, CommandResult, Declare, EventKind, Incident, Note, Op, Severity, Stamp,
-    Status, TimelineEvent, Update,
+    Applied, ChildLink, Command, CommandResult, Declare, DeclareGlobal, EventKind, Incident,
+    LinkChild, Note, Op, Severity, Stamp, Status, TimelineEvent, Update,
 };

@@ -104,6 +104,8 @@ pub enum EventKind {
     CommanderChanged,
     /// A free-form note from a responder.
     Note,
+    /// A global incident's child was opened in a region and linked.
+    ChildLinked,
 }
 
 /// One entry in an incident's timeline.
@@ -144,6 +146,21 @@ pub struct Incident {
     pub timeline_len: u32,
     /// Log index of the command that last changed it.
     pub version: u64,
+    /// Global incidents: one child per affected region (linked by the saga).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ChildLink>,
+    /// Child incidents: the global incident they belong to (empty otherwise).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub parent_id: String,
+}
+
+/// A global incident's child in one region.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildLink {
+    /// The region.
+    pub region: String,
+    /// The child incident, once the saga opened it.
+    pub incident_id: Option<String>,
 }
 
 /// A state-machine command: what a client asked for, stamped by the leader.
@@ -163,6 +180,8 @@ impl fmt::Display for Command {
             Op::Declare(_) => "declare".to_owned(),
             Op::Update(u) => format!("update {}", u.id),
             Op::Note(n) => format!("note {}", n.id),
+            Op::DeclareGlobal(_) => "declare global".to_owned(),
+            Op::LinkChild(l) => format!("link {} to {}", l.child_id, l.id),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -177,15 +196,20 @@ pub enum Op {
     Update(Update),
     /// Append a note to the timeline.
     Note(Note),
+    /// Open a global incident spanning several regions (global group only).
+    DeclareGlobal(DeclareGlobal),
+    /// Record that a global incident's child exists (global group only).
+    LinkChild(LinkChild),
 }
 
 impl Op {
     /// The incident the operation targets, if it targets an existing one.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Op::Declare(_) => None,
+            Op::Declare(_) | Op::DeclareGlobal(_) => None,
             Op::Update(u) => Some(&u.id),
             Op::Note(n) => Some(&n.id),
+            Op::LinkChild(l) => Some(&l.id),
         }
     }
 }
@@ -205,6 +229,37 @@ pub struct Declare {
     pub commander: String,
     /// Who declares.
     pub author: String,
+    /// Set on a global incident's child: the global incident's id.
+    #[serde(default)]
+    pub parent_id: String,
+}
+
+/// Declare a global incident over `regions`; it gets the id `global-<sequence>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclareGlobal {
+    /// See [`Incident::title`].
+    pub title: String,
+    /// See [`Incident::severity`].
+    pub severity: Severity,
+    /// See [`Incident::service`].
+    pub service: String,
+    /// Empty means the author commands.
+    pub commander: String,
+    /// Who declares.
+    pub author: String,
+    /// Affected regions, each of which gets a child incident.
+    pub regions: Vec<String>,
+}
+
+/// Link a global incident's child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkChild {
+    /// The global incident.
+    pub id: String,
+    /// The child's region.
+    pub region: String,
+    /// The child incident.
+    pub child_id: String,
 }
 
 /// Change fields of an incident. Only the `Some` fields change.

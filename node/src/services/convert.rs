@@ -67,7 +67,8 @@ pub fn status_filter(v: i32) -> Result<Option<Status>, DomainError> {
     }
 }
 
-fn severity_pb(s: Severity) -> pb::Severity {
+/// Domain severity to wire.
+pub fn severity_pb(s: Severity) -> pb::Severity {
     match s {
         Severity::Sev1 => pb::Severity::Sev1,
         Severity::Sev2 => pb::Severity::Sev2,
@@ -94,6 +95,7 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::TitleChanged => pb::EventKind::TitleChanged,
         EventKind::CommanderChanged => pb::EventKind::CommanderChanged,
         EventKind::Note => pb::EventKind::Note,
+        EventKind::ChildLinked => pb::EventKind::ChildLinked,
     }
 }
 
@@ -110,17 +112,27 @@ pub fn incident(i: &Incident) -> pb::Incident {
         updated_at: Some(hlc(i.updated_at)),
         timeline_len: i.timeline_len,
         version: i.version,
+        children: i
+            .children
+            .iter()
+            .map(|c| pb::ChildLink {
+                region: c.region.clone(),
+                incident_id: c.incident_id.clone().unwrap_or_default(),
+            })
+            .collect(),
+        parent_id: i.parent_id.clone(),
     }
 }
 
-/// Timeline event to wire.
-pub fn event(e: &TimelineEvent) -> pb::TimelineEvent {
+/// Timeline event of incident `incident_id` to wire.
+pub fn event(incident_id: &str, e: &TimelineEvent) -> pb::TimelineEvent {
     pb::TimelineEvent {
         seq: e.seq,
         kind: kind_pb(e.kind) as i32,
         author: e.author.clone(),
         text: e.text.clone(),
         at: Some(hlc(e.at)),
+        incident_id: incident_id.to_owned(),
     }
 }
 

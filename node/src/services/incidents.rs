@@ -13,7 +13,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Code, Request, Response, Status};
 
 use super::{Group, Hops, Located, NodeCtx, Route, convert, group_of_incident, status};
-use crate::domain::{Applied, Declare, DomainError, Note, Op, Update, validate};
+use crate::domain::{
+    Applied, Declare, DeclareGlobal, DomainError, GLOBAL_PREFIX, Incident, Note, Op, Update,
+    validate,
+};
 use crate::peers::PeerChannel;
 use crate::raft::state_machine::ChangeRecord;
 
@@ -21,6 +24,8 @@ use crate::raft::state_machine::ChangeRecord;
 const MAX_PAGE: usize = 1000;
 /// Page size when the request names none.
 const DEFAULT_PAGE: usize = 100;
+/// How long a merged timeline waits for each region's child timeline.
+const CHILD_TIMELINE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// tonic implementation of `icc.v1.IncidentService`.
 pub struct IncidentApi {
@@ -99,6 +104,40 @@ impl IncidentApi {
         }
     }
 
+    /// The timelines of a global incident's linked children, fetched in parallel (one fan-out,
+    /// each through the normal routing), plus the regions that did not answer in time.
+    async fn child_timelines(&self, incident: &Incident) -> (Vec<pb::TimelineEvent>, Vec<String>) {
+        let fetches = incident.children.iter().filter_map(|c| {
+            let child = c.incident_id.clone()?;
+            let region = c.region.clone();
+            let req = Request::new(pb::GetTimelineRequest {
+                id: child,
+                consistency: pb::Consistency::Linearizable as i32,
+            });
+            Some(async move {
+                let answer =
+                    tokio::time::timeout(CHILD_TIMELINE_DEADLINE, self.get_timeline(req)).await;
+                (region, answer)
+            })
+        });
+        let mut events = Vec::new();
+        let mut unavailable = Vec::new();
+        for (region, answer) in futures::future::join_all(fetches).await {
+            match answer {
+                Ok(Ok(resp)) => events.extend(resp.into_inner().events),
+                Ok(Err(status)) => {
+                    tracing::warn!(%region, "child timeline unavailable: {}", status.message());
+                    unavailable.push(region);
+                }
+                Err(_) => {
+                    tracing::warn!(%region, "child timeline not fetched within {CHILD_TIMELINE_DEADLINE:?}");
+                    unavailable.push(region);
+                }
+            }
+        }
+        (events, unavailable)
+    }
+
     /// The region a request names, or this node's; unknown regions are refused.
     fn region_or_home(&self, region: &str) -> Result<String, Status> {
         if region.is_empty() {
@@ -143,6 +182,7 @@ impl IncidentService for IncidentApi {
             service: msg.service.clone(),
             commander: msg.commander.clone(),
             author: msg.author.clone(),
+            parent_id: msg.parent_id.clone(),
         });
         crate::domain::check(&op).map_err(invalid)?;
         let rid = msg.request_id.clone();
@@ -310,7 +350,7 @@ impl IncidentService for IncidentApi {
             |g| async move {
                 let a = self.ctx.propose(&g, &rid, op).await?;
                 Ok(pb::AppendTimelineResponse {
-                    event: a.events.last().map(convert::event),
+                    event: a.events.last().map(|e| convert::event(&a.incident.id, e)),
                     incident: Some(convert::incident(&a.incident)),
                     served_by: Some(self.ctx.served_by(&g, fwd)),
                 })
@@ -335,19 +375,57 @@ impl IncidentService for IncidentApi {
             msg,
             |g| async move {
                 self.ctx.read_barrier(&g, consistency).await?;
-                if g.state.incident(&id).map_err(status::storage)?.is_none() {
+                let Some(incident) = g.state.incident(&id).map_err(status::storage)? else {
                     return Err(Route::Fail(status::domain(DomainError::NotFound {
                         id: id.clone(),
                     })));
-                }
-                let events = g.state.timeline(&id).map_err(status::storage)?;
+                };
+                let own = g.state.timeline(&id).map_err(status::storage)?;
+                let mut events: Vec<pb::TimelineEvent> =
+                    own.iter().map(|e| convert::event(&id, e)).collect();
+                let (children, unavailable_regions) = self.child_timelines(&incident).await;
+                events.extend(children);
+                events.sort_by_key(|e| e.at.map(|h| (h.wall_ns, h.logical, h.node_id)));
                 Ok(pb::GetTimelineResponse {
                     id: id.clone(),
-                    events: events.iter().map(convert::event).collect(),
+                    events,
                     served_by: Some(self.ctx.served_by(&g, fwd)),
+                    unavailable_regions,
                 })
             },
             |mut c, r| async move { c.get_timeline(r).await },
+        )
+        .await
+    }
+
+    async fn declare_global_incident(
+        &self,
+        req: Request<pb::DeclareGlobalIncidentRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let hops = Hops::of(&req);
+        let msg = req.into_inner();
+        for region in &msg.regions {
+            self.region_or_home(region)?;
+        }
+        let op = Op::DeclareGlobal(DeclareGlobal {
+            title: msg.title.clone(),
+            severity: convert::severity("severity", msg.severity).map_err(invalid)?,
+            service: msg.service.clone(),
+            commander: msg.commander.clone(),
+            author: msg.author.clone(),
+            regions: msg.regions.clone(),
+        });
+        crate::domain::check(&op).map_err(invalid)?;
+        let (rid, fwd) = (msg.request_id.clone(), hops.forwarded);
+        self.serve(
+            GLOBAL_PREFIX,
+            hops,
+            msg,
+            |g| async move {
+                let applied = self.ctx.propose(&g, &rid, op).await?;
+                Ok(self.incident_response(&g, &applied, fwd))
+            },
+            |mut c, r| async move { c.declare_global_incident(r).await },
         )
         .await
     }
@@ -408,7 +486,11 @@ fn change_pb(c: &ChangeRecord) -> pb::IncidentChange {
         index: c.index,
         at: Some(convert::hlc(c.at)),
         incident: Some(convert::incident(&c.incident)),
-        events: c.events.iter().map(convert::event).collect(),
+        events: c
+            .events
+            .iter()
+            .map(|e| convert::event(&c.incident.id, e))
+            .collect(),
     }
 }
 

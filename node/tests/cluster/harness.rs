@@ -381,6 +381,7 @@ pub fn declare(title: &str) -> DeclareIncidentRequest {
         commander: String::new(),
         author: "test".into(),
         region: String::new(),
+        parent_id: String::new(),
     }
 }
 

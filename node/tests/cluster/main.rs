@@ -5,6 +5,7 @@ mod harness;
 mod bad_input;
 mod clock;
 mod failover;
+mod global;
 mod regions;
 mod replication;
 mod watch;

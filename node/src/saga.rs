@@ -1,0 +1,120 @@
+//! The global leader's saga: opens each global incident's child incidents and links them.
+//!
+//! The intent is recorded first (the global incident lists its regions with no child yet);
+//! then, while this node leads the global group, every missing child is declared in its region
+//! with the request id `<global id>/<region>` and linked with `<global id>/<region>/link`. Both
+//! are idempotent, so a leader that dies at any point is continued by the next one without losing
+//! or duplicating a child.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use icc_proto::v1 as pb;
+use openraft::type_config::async_runtime::watch::WatchReceiver;
+use tonic::Request;
+
+use crate::domain::{GLOBAL_PREFIX, Incident, LinkChild, Op};
+use crate::services::{Group, NodeCtx, Route, convert, until_stopping};
+
+/// How often the leader looks for unfinished sagas.
+const SCAN_EVERY: Duration = Duration::from_millis(200);
+/// Deadline of one child declare on one node.
+const DECLARE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Runs until the node stops; does work only while this node leads the global group.
+pub async fn run(ctx: Arc<NodeCtx>) {
+    let Some(global) = ctx.groups.get(GLOBAL_PREFIX).cloned() else {
+        return;
+    };
+    let stop = until_stopping(ctx.stopping.clone());
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(SCAN_EVERY);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = &mut stop => return,
+        }
+        if global.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+            continue;
+        }
+        let pending: Vec<Incident> = match global.state.incidents() {
+            Ok(all) => all
+                .into_iter()
+                .filter(|i| i.children.iter().any(|c| c.incident_id.is_none()))
+                .collect(),
+            Err(e) => {
+                tracing::error!("saga: cannot read global incidents: {e}");
+                continue;
+            }
+        };
+        for incident in pending {
+            for child in incident.children.iter().filter(|c| c.incident_id.is_none()) {
+                if let Err(e) = open_child(&ctx, &global, &incident, &child.region).await {
+                    tracing::warn!(global = %incident.id, region = %child.region, "saga step failed, will retry: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// Declares the child in `region` (idempotently) and links it.
+async fn open_child(
+    ctx: &NodeCtx,
+    global: &Group,
+    incident: &Incident,
+    region: &str,
+) -> Result<(), String> {
+    let request_id = format!("{}/{region}", incident.id);
+    let req = pb::DeclareIncidentRequest {
+        request_id: request_id.clone(),
+        title: incident.title.clone(),
+        severity: convert::severity_pb(incident.severity) as i32,
+        service: incident.service.clone(),
+        commander: incident.commander.clone(),
+        author: "icc-saga".into(),
+        region: region.to_owned(),
+        parent_id: incident.id.clone(),
+    };
+    let child_id = declare_in_region(ctx, region, req).await?;
+    let op = Op::LinkChild(LinkChild {
+        id: incident.id.clone(),
+        region: region.to_owned(),
+        child_id: child_id.clone(),
+    });
+    match ctx.propose(global, &format!("{request_id}/link"), op).await {
+        Ok(_) => {
+            tracing::info!(global = %incident.id, %region, child = %child_id, "saga: child linked");
+            Ok(())
+        }
+        Err(Route::Leader(addr)) => Err(format!("no longer the global leader (now {addr})")),
+        Err(Route::Fail(s)) => Err(s.message().to_owned()),
+    }
+}
+
+/// Sends the declare to the nodes of `region` in turn until one answers.
+async fn declare_in_region(
+    ctx: &NodeCtx,
+    region: &str,
+    req: pb::DeclareIncidentRequest,
+) -> Result<String, String> {
+    let mut last = format!("region {region} has no node");
+    for node in ctx.topology.region_nodes(region) {
+        let mut client = ctx
+            .peers
+            .incidents(&node.addr)
+            .map_err(|s| s.message().to_owned())?;
+        let mut request = Request::new(req.clone());
+        request.set_timeout(DECLARE_TIMEOUT);
+        match client.declare_incident(request).await {
+            Ok(resp) => {
+                return resp
+                    .into_inner()
+                    .incident
+                    .map(|i| i.id)
+                    .ok_or_else(|| "empty answer".to_owned());
+            }
+            Err(s) => last = format!("node {}: {}", node.id, s.message()),
+        }
+    }
+    Err(last)
+}
