@@ -4,6 +4,7 @@
 //! node-to-node gRPC; knows nothing of incidents beyond an opaque command), `services` (tonic
 //! handlers that translate between the wire and the domain), `node` (wiring and lifecycle).
 
+pub mod access_log;
 pub mod config;
 pub mod domain;
 pub mod hlc;

@@ -78,7 +78,10 @@ fn main() -> std::process::ExitCode {
         data_dir: args.data_dir,
         test_clock_offset_ms: args.test_only_clock_offset_ms,
     };
-    match runtime.block_on(run(opts, shutdown_signal())) {
+    let result = runtime.block_on(run(opts, shutdown_signal()));
+    // Drop every task (and with them the last handles on RocksDB) before the process exits.
+    drop(runtime);
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

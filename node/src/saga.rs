@@ -74,6 +74,9 @@ async fn open_child(
         author: "icc-saga".into(),
         region: region.to_owned(),
         parent_id: incident.id.clone(),
+        // Children carry shareable fields only: the global group holds no restricted data.
+        details: String::new(),
+        customer_ids: Vec::new(),
     };
     let child_id = declare_in_region(ctx, region, req).await?;
     let op = Op::LinkChild(LinkChild {

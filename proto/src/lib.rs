@@ -23,6 +23,11 @@ pub const FORWARDED_METADATA_KEY: &str = "icc-forwarded";
 /// origin node's region (residency decisions depend on it).
 pub const ROUTED_FROM_METADATA_KEY: &str = "icc-routed-from";
 
+/// The metadata key that carries the region through which a request entered the cluster; every
+/// onward hop keeps it, and the home region's node redacts restricted fields for readers from
+/// another jurisdiction.
+pub const ORIGIN_REGION_METADATA_KEY: &str = "icc-origin-region";
+
 /// The metadata key a node sets on NotLeader-style errors: the leader's gRPC address.
 pub const LEADER_HINT_METADATA_KEY: &str = "icc-leader-addr";
 

@@ -167,6 +167,18 @@ pub struct DeclareArgs {
     /// child incident in each, and `icc timeline show <global id>` merges their timelines.
     #[arg(long, value_delimiter = ',', value_name = "REGION,...")]
     pub regions: Vec<String>,
+    /// RESTRICTED details: stored only on nodes of the home region's jurisdiction, withheld from
+    /// readers elsewhere.
+    #[arg(long, conflicts_with = "regions")]
+    pub details: Option<String>,
+    /// RESTRICTED affected customer id (repeatable, or comma-separated).
+    #[arg(
+        long = "customer",
+        value_delimiter = ',',
+        value_name = "ID",
+        conflicts_with = "regions"
+    )]
+    pub customer_ids: Vec<String>,
 }
 
 /// Arguments of `icc incident list`.
@@ -258,6 +270,10 @@ pub struct TimelineAddArgs {
     /// The note
     #[arg(long)]
     pub text: String,
+    /// Mark the note RESTRICTED: stored only in the incident's home jurisdiction and withheld
+    /// from readers elsewhere.
+    #[arg(long)]
+    pub restricted: bool,
 }
 
 /// Arguments of `icc watch`.

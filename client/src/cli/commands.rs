@@ -94,6 +94,8 @@ async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
         author: ctx.author.clone(),
         region: a.region.unwrap_or_default(),
         parent_id: String::new(),
+        details: a.details.unwrap_or_default(),
+        customer_ids: a.customer_ids,
     };
     let resp = ctx
         .client
@@ -240,6 +242,7 @@ async fn timeline_add(ctx: &Ctx, a: TimelineAddArgs) -> Result<(), Failure> {
         id: a.id,
         author: ctx.author.clone(),
         text: a.text,
+        restricted: a.restricted,
     };
     let resp = ctx
         .client

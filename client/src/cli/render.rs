@@ -115,6 +115,13 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "version": i.version,
             "children": i.children.iter().map(|c| json!({"region": c.region, "incident_id": c.incident_id})).collect::<Vec<_>>(),
             "parent_id": i.parent_id,
+            "details": i.details,
+            "customer_ids": i.customer_ids,
+            "redaction": i.redaction.as_ref().map(|r| json!({
+                "home_jurisdiction": r.home_jurisdiction,
+                "reader_jurisdiction": r.reader_jurisdiction,
+                "withheld": r.withheld,
+            })),
         }),
         None => Value::Null,
     }
@@ -130,6 +137,7 @@ pub fn event_json(e: Option<&TimelineEvent>) -> Value {
             "text": e.text,
             "at": hlc_json(e.at.as_ref()),
             "incident_id": e.incident_id,
+            "restricted": e.restricted,
         }),
         None => Value::Null,
     }
@@ -229,6 +237,27 @@ pub fn incident_detail(i: &Incident) -> String {
     t.row(["EVENTS".to_string(), i.timeline_len.to_string()]);
     if !i.parent_id.is_empty() {
         t.row(["PART OF".to_string(), i.parent_id.clone()]);
+    }
+    if !i.details.is_empty() {
+        t.row(["DETAILS".to_string(), one_line(&i.details)]);
+    }
+    if !i.customer_ids.is_empty() {
+        t.row(["CUSTOMERS".to_string(), i.customer_ids.join(", ")]);
+    }
+    if let Some(r) = &i.redaction {
+        t.row([
+            "REDACTED".to_string(),
+            format!(
+                "read from {} outside home jurisdiction {}; withheld: {}",
+                r.reader_jurisdiction,
+                r.home_jurisdiction,
+                if r.withheld.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    r.withheld.join(", ")
+                }
+            ),
+        ]);
     }
     for c in &i.children {
         let child = if c.incident_id.is_empty() {
@@ -493,6 +522,7 @@ mod tests {
             author: "bob".into(),
             text: "acked\nby bob".into(),
             incident_id: "us-east-000042".into(),
+            restricted: false,
             at: Some(Hlc {
                 wall_ns: WALL,
                 logical: 0,

@@ -120,6 +120,7 @@ pub(super) fn record(
         author: author.to_owned(),
         text,
         at,
+        restricted: false,
     });
 }
 

@@ -76,6 +76,8 @@ fn declare_op() -> Op {
         commander: String::new(),
         author: "alice".into(),
         parent_id: String::new(),
+        details: String::new(),
+        customer_ids: Vec::new(),
     })
 }
 
@@ -267,6 +269,7 @@ fn validation_rules_name_the_field() {
                 id: "us-east-000001".into(),
                 author: "a".into(),
                 text: String::new(),
+                restricted: false,
             }),
             "text",
         ),
@@ -275,6 +278,7 @@ fn validation_rules_name_the_field() {
                 id: "garbage".into(),
                 author: "a".into(),
                 text: "x".into(),
+                restricted: false,
             }),
             "id",
         ),
@@ -380,6 +384,7 @@ fn closed_incident_accepts_only_notes() {
         id: id.clone(),
         author: "carol".into(),
         text: "review done".into(),
+        restricted: false,
     });
     let a = s.run(&cmd("n", 5, note), 5).expect("annotation");
     assert_eq!(a.events[0].kind, EventKind::Note);
@@ -400,6 +405,7 @@ fn same_log_gives_same_state() {
                 id: "us-east-000002".into(),
                 author: "x".into(),
                 text: "y".into(),
+                restricted: false,
             }),
         ),
         cmd("a", 6, declare_op()),
@@ -505,4 +511,23 @@ fn global_declare_validates_its_regions() {
             "{regions:?}: {err:?}"
         );
     }
+}
+
+#[test]
+fn a_restricted_note_is_recorded_as_restricted() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    let op = Op::Note(Note {
+        id: id.clone(),
+        author: "dpo".into(),
+        text: "customer 42 affected".into(),
+        restricted: true,
+    });
+    let a = s.run(&cmd("r", 2, op), 2).expect("note");
+    assert!(a.events[0].restricted);
+    assert!(s.timelines[&id][1].restricted, "stored restricted");
+    assert!(
+        !s.timelines[&id][0].restricted,
+        "the declare event is shareable"
+    );
 }

@@ -24,6 +24,10 @@ pub fn check(d: &Declare) -> Result<(), DomainError> {
         validate::incident_id(&d.parent_id)
             .map_err(|_| DomainError::invalid("parent_id", "must be an incident id"))?;
     }
+    if !d.details.is_empty() {
+        validate::text("details", &d.details)?;
+    }
+    validate::customer_ids(&d.customer_ids)?;
     Ok(())
 }
 
@@ -86,6 +90,8 @@ pub(super) fn apply(
         version: index,
         children: Vec::new(),
         parent_id: d.parent_id.clone(),
+        details: d.details.clone(),
+        customer_ids: d.customer_ids.clone(),
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -124,6 +130,8 @@ pub(super) fn apply_global(
         commander: d.commander.clone(),
         author: d.author.clone(),
         parent_id: String::new(),
+        details: String::new(),
+        customer_ids: Vec::new(),
     };
     let mut effects = apply(&as_regional, stamp, index, sequence)?;
     effects.incident.children = d

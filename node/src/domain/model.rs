@@ -121,6 +121,9 @@ pub struct TimelineEvent {
     pub text: String,
     /// When, in HLC.
     pub at: Stamp,
+    /// Restricted entry: its text stays in the home jurisdiction.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub restricted: bool,
 }
 
 /// The replicated record of one incident (its timeline is stored beside it, event by event).
@@ -152,6 +155,12 @@ pub struct Incident {
     /// Child incidents: the global incident they belong to (empty otherwise).
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub parent_id: String,
+    /// RESTRICTED: free-text details (stored only in the home jurisdiction).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub details: String,
+    /// RESTRICTED: affected customers (stored only in the home jurisdiction).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub customer_ids: Vec<String>,
 }
 
 /// A global incident's child in one region.
@@ -232,6 +241,12 @@ pub struct Declare {
     /// Set on a global incident's child: the global incident's id.
     #[serde(default)]
     pub parent_id: String,
+    /// RESTRICTED: see [`Incident::details`].
+    #[serde(default)]
+    pub details: String,
+    /// RESTRICTED: see [`Incident::customer_ids`].
+    #[serde(default)]
+    pub customer_ids: Vec<String>,
 }
 
 /// Declare a global incident over `regions`; it gets the id `global-<sequence>`.
@@ -290,6 +305,9 @@ pub struct Note {
     pub author: String,
     /// The note.
     pub text: String,
+    /// Restricted note: kept in the home jurisdiction, withheld from other readers.
+    #[serde(default)]
+    pub restricted: bool,
 }
 
 /// What an accepted command did: the incident after it and the events it recorded.

@@ -26,6 +26,9 @@ pub(super) fn apply(
         n.text.clone(),
         stamp,
     );
+    if let Some(e) = events.last_mut() {
+        e.restricted = n.restricted;
+    }
     inc.updated_at = stamp;
     inc.version = index;
     Ok(Effects {

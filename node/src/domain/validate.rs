@@ -95,6 +95,28 @@ pub fn text(field: &str, value: &str) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Most customer ids one incident may list.
+pub const MAX_CUSTOMER_IDS: usize = 1_000;
+
+/// Customer identifiers: at most 1000, each 1-64 visible ASCII characters.
+pub fn customer_ids(ids: &[String]) -> Result<(), DomainError> {
+    if ids.len() > MAX_CUSTOMER_IDS {
+        return Err(DomainError::invalid(
+            "customer_ids",
+            format!("at most {MAX_CUSTOMER_IDS} entries"),
+        ));
+    }
+    for id in ids {
+        if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(DomainError::invalid(
+                "customer_ids",
+                format!("{id:?} must be 1-64 visible ASCII characters"),
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// An incident id: `<region>-<digits>`.
 pub fn incident_id(value: &str) -> Result<(), DomainError> {
     let valid = value.rsplit_once('-').is_some_and(|(region, seq)| {

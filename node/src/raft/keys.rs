@@ -13,6 +13,7 @@
 //! | `sm`    | `c/<log index u64 BE>`              | JSON `ChangeRecord` (watch resume)      |
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
 //! | `snap`  | `current`                           | JSON snapshot meta + data               |
+//! | `access`| (no group prefix) HLC wall + logical| JSON access record (node-local)         |
 
 /// Column family of Raft log entries.
 pub const CF_LOGS: &str = "logs";
@@ -22,8 +23,10 @@ pub const CF_META: &str = "meta";
 pub const CF_SM: &str = "sm";
 /// Column family of the latest snapshot of each group.
 pub const CF_SNAP: &str = "snap";
+/// Column family of the node-local access log (not replicated; see `access_log`).
+pub const CF_ACCESS: &str = "access";
 /// Every column family icc opens.
-pub const ALL_CFS: [&str; 4] = [CF_LOGS, CF_META, CF_SM, CF_SNAP];
+pub const ALL_CFS: [&str; 5] = [CF_LOGS, CF_META, CF_SM, CF_SNAP, CF_ACCESS];
 
 /// The key prefix of one Raft group.
 #[derive(Debug, Clone, PartialEq, Eq)]

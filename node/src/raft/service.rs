@@ -51,12 +51,14 @@ impl GroupRegistry {
 /// tonic implementation of `icc.v1.RaftService`.
 pub struct RaftApi {
     groups: GroupRegistry,
+    stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl RaftApi {
-    /// Serves the groups in `groups`.
-    pub fn new(groups: GroupRegistry) -> Self {
-        Self { groups }
+    /// Serves the groups in `groups`; replication streams end when `stopping` turns true, so a
+    /// stopping node's graceful drain does not wait on a leader that keeps streaming.
+    pub fn new(groups: GroupRegistry, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
+        Self { groups, stopping }
     }
 }
 
@@ -131,15 +133,19 @@ impl RaftService for RaftApi {
             .map(|m| m.ok().and_then(|m| decode(&m.payload).ok()))
             .take_while(|r| futures::future::ready(r.is_some()))
             .filter_map(futures::future::ready);
-        let out = raft.stream_append(requests).map(move |item| {
-            let result = item.map_err(fatal)?;
-            let payload =
-                encode(&result).map_err(|e| Status::internal(format!("encode reply: {e}")))?;
-            Ok(RaftMessage {
-                group: group.clone(),
-                payload,
-            })
-        });
+        let stop = crate::services::until_stopping(self.stopping.clone());
+        let out = raft
+            .stream_append(requests)
+            .take_until(Box::pin(stop))
+            .map(move |item| {
+                let result = item.map_err(fatal)?;
+                let payload =
+                    encode(&result).map_err(|e| Status::internal(format!("encode reply: {e}")))?;
+                Ok(RaftMessage {
+                    group: group.clone(),
+                    payload,
+                })
+            });
         Ok(Response::new(Box::pin(out)))
     }
 

@@ -99,7 +99,68 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
     }
 }
 
-/// Incident to wire.
+/// Who reads, for residency: the incident's home jurisdiction and the reader's. Restricted
+/// fields are shown only when they match.
+#[derive(Debug, Clone)]
+pub struct Reader {
+    /// Home jurisdiction of the data read.
+    pub home: String,
+    /// Jurisdiction the read came from.
+    pub reader: String,
+}
+
+impl Reader {
+    /// True when restricted fields may be shown.
+    pub fn full(&self) -> bool {
+        self.home == self.reader
+    }
+}
+
+/// Incident to wire as `reader` may see it; returns what was withheld too.
+pub fn incident_for(i: &Incident, reader: &Reader) -> (pb::Incident, Vec<String>) {
+    let mut out = incident(i);
+    if reader.full() {
+        return (out, Vec::new());
+    }
+    let mut withheld = Vec::new();
+    if !out.details.is_empty() {
+        out.details.clear();
+        withheld.push("details".to_owned());
+    }
+    if !out.customer_ids.is_empty() {
+        withheld.push(format!("customer_ids ({})", out.customer_ids.len()));
+        out.customer_ids.clear();
+    }
+    out.redaction = Some(pb::Redaction {
+        home_jurisdiction: reader.home.clone(),
+        reader_jurisdiction: reader.reader.clone(),
+        withheld: withheld.clone(),
+    });
+    (out, withheld)
+}
+
+/// Timeline events of `incident_id` as `reader` may see them; returns how many were withheld.
+pub fn events_for(
+    incident_id: &str,
+    events: &[TimelineEvent],
+    reader: &Reader,
+) -> (Vec<pb::TimelineEvent>, usize) {
+    let mut withheld = 0;
+    let out = events
+        .iter()
+        .map(|e| {
+            let mut ev = event(incident_id, e);
+            if e.restricted && !reader.full() {
+                ev.text = format!("[restricted entry withheld outside {}]", reader.home);
+                withheld += 1;
+            }
+            ev
+        })
+        .collect();
+    (out, withheld)
+}
+
+/// Incident to wire, complete (for readers in its home jurisdiction).
 pub fn incident(i: &Incident) -> pb::Incident {
     pb::Incident {
         id: i.id.clone(),
@@ -121,6 +182,9 @@ pub fn incident(i: &Incident) -> pb::Incident {
             })
             .collect(),
         parent_id: i.parent_id.clone(),
+        details: i.details.clone(),
+        customer_ids: i.customer_ids.clone(),
+        redaction: None,
     }
 }
 
@@ -133,6 +197,7 @@ pub fn event(incident_id: &str, e: &TimelineEvent) -> pb::TimelineEvent {
         text: e.text.clone(),
         at: Some(hlc(e.at)),
         incident_id: incident_id.to_owned(),
+        restricted: e.restricted,
     }
 }
 

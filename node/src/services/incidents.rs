@@ -97,23 +97,33 @@ impl IncidentApi {
         g: &Group,
         applied: &Applied,
         forwarded: bool,
+        reader: &convert::Reader,
     ) -> pb::IncidentResponse {
         pb::IncidentResponse {
-            incident: Some(convert::incident(&applied.incident)),
+            incident: Some(convert::incident_for(&applied.incident, reader).0),
             served_by: Some(self.ctx.served_by(g, forwarded)),
         }
     }
 
     /// The timelines of a global incident's linked children, fetched in parallel (one fan-out,
     /// each through the normal routing), plus the regions that did not answer in time.
-    async fn child_timelines(&self, incident: &Incident) -> (Vec<pb::TimelineEvent>, Vec<String>) {
+    async fn child_timelines(
+        &self,
+        incident: &Incident,
+        origin: &str,
+    ) -> (Vec<pb::TimelineEvent>, Vec<String>) {
         let fetches = incident.children.iter().filter_map(|c| {
             let child = c.incident_id.clone()?;
             let region = c.region.clone();
-            let req = Request::new(pb::GetTimelineRequest {
+            let mut req = Request::new(pb::GetTimelineRequest {
                 id: child,
                 consistency: pb::Consistency::Linearizable as i32,
             });
+            // The child's home node redacts for the original reader, not for this node.
+            if let Ok(v) = tonic::metadata::MetadataValue::try_from(origin) {
+                req.metadata_mut()
+                    .insert(icc_proto::ORIGIN_REGION_METADATA_KEY, v);
+            }
             Some(async move {
                 let answer =
                     tokio::time::timeout(CHILD_TIMELINE_DEADLINE, self.get_timeline(req)).await;
@@ -183,17 +193,20 @@ impl IncidentService for IncidentApi {
             commander: msg.commander.clone(),
             author: msg.author.clone(),
             parent_id: msg.parent_id.clone(),
+            details: msg.details.clone(),
+            customer_ids: msg.customer_ids.clone(),
         });
         crate::domain::check(&op).map_err(invalid)?;
         let rid = msg.request_id.clone();
         let fwd = hops.forwarded;
+        let reader = self.ctx.reader(&region, &hops);
         self.serve(
             &region,
             hops,
             msg,
             |g| async move {
                 let applied = self.ctx.propose(&g, &rid, op).await?;
-                Ok(self.incident_response(&g, &applied, fwd))
+                Ok(self.incident_response(&g, &applied, fwd, &reader))
             },
             |mut c, r| async move { c.declare_incident(r).await },
         )
@@ -209,6 +222,8 @@ impl IncidentService for IncidentApi {
         validate::incident_id(&msg.id).map_err(invalid)?;
         let (id, consistency, fwd) = (msg.id.clone(), msg.consistency, hops.forwarded);
         let group = group_of_incident(&msg.id).to_owned();
+        let reader = self.ctx.reader(&group, &hops);
+        let access = hops.clone();
         self.serve(
             &group,
             hops,
@@ -218,8 +233,10 @@ impl IncidentService for IncidentApi {
                 let inc = g.state.incident(&id).map_err(status::storage)?;
                 let inc =
                     inc.ok_or_else(|| status::domain(DomainError::NotFound { id: id.clone() }))?;
+                let (view, withheld) = convert::incident_for(&inc, &reader);
+                self.ctx.log_access(&id, &access, &reader, withheld);
                 Ok(pb::IncidentResponse {
-                    incident: Some(convert::incident(&inc)),
+                    incident: Some(view),
                     served_by: Some(self.ctx.served_by(&g, fwd)),
                 })
             },
@@ -250,6 +267,8 @@ impl IncidentService for IncidentApi {
         let (service, token, consistency) =
             (msg.service.clone(), msg.page_token.clone(), msg.consistency);
         let fwd = hops.forwarded;
+        let reader = self.ctx.reader(&region, &hops);
+        let access = hops.clone();
         self.serve(
             &region,
             hops,
@@ -266,7 +285,11 @@ impl IncidentService for IncidentApi {
                 let incidents: Vec<_> = matching
                     .by_ref()
                     .take(page)
-                    .map(convert::incident)
+                    .map(|i| {
+                        let (view, withheld) = convert::incident_for(i, &reader);
+                        self.ctx.log_access(&i.id, &access, &reader, withheld);
+                        view
+                    })
                     .collect();
                 let more = matching.next().is_some();
                 let next_page_token = match (more, incidents.last()) {
@@ -313,13 +336,14 @@ impl IncidentService for IncidentApi {
             hops.forwarded,
             group_of_incident(&msg.id).to_owned(),
         );
+        let reader = self.ctx.reader(&group, &hops);
         self.serve(
             &group,
             hops,
             msg,
             |g| async move {
                 let applied = self.ctx.propose(&g, &rid, op).await?;
-                Ok(self.incident_response(&g, &applied, fwd))
+                Ok(self.incident_response(&g, &applied, fwd, &reader))
             },
             |mut c, r| async move { c.update_incident(r).await },
         )
@@ -336,6 +360,7 @@ impl IncidentService for IncidentApi {
             id: msg.id.clone(),
             author: msg.author.clone(),
             text: msg.text.clone(),
+            restricted: msg.restricted,
         });
         crate::domain::check(&op).map_err(invalid)?;
         let (rid, fwd, group) = (
@@ -343,15 +368,17 @@ impl IncidentService for IncidentApi {
             hops.forwarded,
             group_of_incident(&msg.id).to_owned(),
         );
+        let reader = self.ctx.reader(&group, &hops);
         self.serve(
             &group,
             hops,
             msg,
             |g| async move {
                 let a = self.ctx.propose(&g, &rid, op).await?;
+                let (events, _) = convert::events_for(&a.incident.id, &a.events, &reader);
                 Ok(pb::AppendTimelineResponse {
-                    event: a.events.last().map(|e| convert::event(&a.incident.id, e)),
-                    incident: Some(convert::incident(&a.incident)),
+                    event: events.last().cloned(),
+                    incident: Some(convert::incident_for(&a.incident, &reader).0),
                     served_by: Some(self.ctx.served_by(&g, fwd)),
                 })
             },
@@ -369,6 +396,9 @@ impl IncidentService for IncidentApi {
         validate::incident_id(&msg.id).map_err(invalid)?;
         let (id, consistency, fwd) = (msg.id.clone(), msg.consistency, hops.forwarded);
         let group = group_of_incident(&msg.id).to_owned();
+        let reader = self.ctx.reader(&group, &hops);
+        let origin = self.ctx.origin_region(&hops);
+        let access = hops.clone();
         self.serve(
             &group,
             hops,
@@ -381,9 +411,20 @@ impl IncidentService for IncidentApi {
                     })));
                 };
                 let own = g.state.timeline(&id).map_err(status::storage)?;
-                let mut events: Vec<pb::TimelineEvent> =
-                    own.iter().map(|e| convert::event(&id, e)).collect();
-                let (children, unavailable_regions) = self.child_timelines(&incident).await;
+                let (mut events, withheld) = convert::events_for(&id, &own, &reader);
+                let redaction = (!reader.full()).then(|| pb::Redaction {
+                    home_jurisdiction: reader.home.clone(),
+                    reader_jurisdiction: reader.reader.clone(),
+                    withheld: vec![format!("{withheld} restricted timeline entries")],
+                });
+                self.ctx.log_access(
+                    &id,
+                    &access,
+                    &reader,
+                    vec![format!("{withheld} restricted timeline entries")],
+                );
+                let (children, unavailable_regions) =
+                    self.child_timelines(&incident, &origin).await;
                 events.extend(children);
                 events.sort_by_key(|e| e.at.map(|h| (h.wall_ns, h.logical, h.node_id)));
                 Ok(pb::GetTimelineResponse {
@@ -391,6 +432,7 @@ impl IncidentService for IncidentApi {
                     events,
                     served_by: Some(self.ctx.served_by(&g, fwd)),
                     unavailable_regions,
+                    redaction,
                 })
             },
             |mut c, r| async move { c.get_timeline(r).await },
@@ -417,13 +459,14 @@ impl IncidentService for IncidentApi {
         });
         crate::domain::check(&op).map_err(invalid)?;
         let (rid, fwd) = (msg.request_id.clone(), hops.forwarded);
+        let reader = self.ctx.reader(GLOBAL_PREFIX, &hops);
         self.serve(
             GLOBAL_PREFIX,
             hops,
             msg,
             |g| async move {
                 let applied = self.ctx.propose(&g, &rid, op).await?;
-                Ok(self.incident_response(&g, &applied, fwd))
+                Ok(self.incident_response(&g, &applied, fwd, &reader))
             },
             |mut c, r| async move { c.declare_global_incident(r).await },
         )

@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icc_proto::v1::{Hlc, ServedBy};
-use icc_proto::{FORWARDED_METADATA_KEY, HLC_METADATA_KEY, ROUTED_FROM_METADATA_KEY};
+use icc_proto::{
+    FORWARDED_METADATA_KEY, HLC_METADATA_KEY, ORIGIN_REGION_METADATA_KEY, ROUTED_FROM_METADATA_KEY,
+};
 use openraft::ReadPolicy;
 use openraft::errors::ForwardToLeader;
 use tokio::sync::broadcast;
@@ -25,6 +27,7 @@ use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::{Request, Response, Status};
 
+use crate::access_log::{AccessLog, AccessRecord};
 use crate::config::ClusterConfig;
 use crate::domain::{self, Applied, Command, Op};
 use crate::hlc::NodeClock;
@@ -80,6 +83,8 @@ pub struct NodeCtx {
     pub groups: BTreeMap<String, Arc<Group>>,
     /// Becomes true when the node starts shutting down; long-lived streams end on it.
     pub stopping: tokio::sync::watch::Receiver<bool>,
+    /// Node-local log of cross-jurisdiction reads.
+    pub access: AccessLog,
 }
 
 /// Where a request must go when this node cannot finish it.
@@ -112,6 +117,8 @@ pub struct Hops {
     pub forwarded: bool,
     /// Routed here from a node of this region (the origin of the client request).
     pub routed_from: Option<String>,
+    /// The region through which the request entered the cluster, when it came from another node.
+    pub origin: Option<String>,
 }
 
 impl Hops {
@@ -122,6 +129,10 @@ impl Hops {
             forwarded: md.contains_key(FORWARDED_METADATA_KEY),
             routed_from: md
                 .get(ROUTED_FROM_METADATA_KEY)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            origin: md
+                .get(ORIGIN_REGION_METADATA_KEY)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         }
@@ -164,6 +175,51 @@ impl NodeCtx {
             )));
         }
         Ok(Located::Elsewhere(members))
+    }
+
+    /// The region a request entered the cluster through (this node's, if it came from a client).
+    pub fn origin_region(&self, hops: &Hops) -> String {
+        hops.origin.clone().unwrap_or_else(|| self.region.clone())
+    }
+
+    /// Residency view of a read of `group`'s data by the request's origin. The global group
+    /// holds no restricted data, so its reads are always complete.
+    pub fn reader(&self, group: &str, hops: &Hops) -> convert::Reader {
+        let origin = self.origin_region(hops);
+        let reader = self
+            .topology
+            .jurisdiction(&origin)
+            .unwrap_or("unknown")
+            .to_owned();
+        let home = self
+            .topology
+            .jurisdiction(group)
+            .map_or_else(|| reader.clone(), str::to_owned);
+        convert::Reader { home, reader }
+    }
+
+    /// Records a read of `incident_id` from another jurisdiction (with what was withheld).
+    pub fn log_access(
+        &self,
+        incident_id: &str,
+        hops: &Hops,
+        reader: &convert::Reader,
+        withheld: Vec<String>,
+    ) {
+        if reader.full() {
+            return;
+        }
+        let record = AccessRecord {
+            at: self.clock.now(),
+            incident_id: incident_id.to_owned(),
+            reader_region: self.origin_region(hops),
+            reader_jurisdiction: reader.reader.clone(),
+            home_jurisdiction: reader.home.clone(),
+            withheld,
+        };
+        if let Err(e) = self.access.record(&record) {
+            tracing::error!("access log write failed: {e}");
+        }
     }
 
     /// Who answers for `group`, at which applied index and HLC.
@@ -284,14 +340,13 @@ impl NodeCtx {
         if to_leader {
             md.insert(FORWARDED_METADATA_KEY, MetadataValue::from_static("1"));
         }
-        let origin = hops
-            .routed_from
-            .clone()
-            .unwrap_or_else(|| self.region.clone());
-        if (!to_leader || hops.routed_from.is_some())
-            && let Ok(v) = MetadataValue::try_from(origin)
-        {
-            md.insert(ROUTED_FROM_METADATA_KEY, v);
+        // The origin travels with every hop; the routing mark only across regions.
+        let origin = self.origin_region(hops);
+        if let Ok(v) = MetadataValue::try_from(origin.as_str()) {
+            md.insert(ORIGIN_REGION_METADATA_KEY, v.clone());
+            if !to_leader || hops.routed_from.is_some() {
+                md.insert(ROUTED_FROM_METADATA_KEY, v);
+            }
         }
         req.set_timeout(COMMIT_TIMEOUT + Duration::from_secs(1));
         req

@@ -191,6 +191,15 @@ impl Cluster {
         self.spawn(id);
     }
 
+    /// A node's data directory.
+    pub fn data_dir(&self, id: u64) -> PathBuf {
+        self.nodes
+            .iter()
+            .find(|n| n.id == id)
+            .map(|n| n.data_dir.clone())
+            .expect("node id")
+    }
+
     pub fn addr(&self, id: u64) -> String {
         self.nodes
             .iter()
@@ -382,6 +391,8 @@ pub fn declare(title: &str) -> DeclareIncidentRequest {
         author: "test".into(),
         region: String::new(),
         parent_id: String::new(),
+        details: String::new(),
+        customer_ids: Vec::new(),
     }
 }
 

@@ -8,4 +8,5 @@ mod failover;
 mod global;
 mod regions;
 mod replication;
+mod residency;
 mod watch;
