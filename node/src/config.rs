@@ -31,6 +31,33 @@ pub struct ClusterConfig {
     pub global_raft: RaftTimings,
     /// Every node. The lowest-id node of each group initialises it on first start.
     pub nodes: Vec<NodeEntry>,
+    /// Added delay between regions, to make a local cluster behave like regions tens of
+    /// milliseconds apart (this kernel has no netem). For tests and benchmarks.
+    #[serde(default)]
+    pub latency: Vec<LatencyRule>,
+    /// Explicit permissions to show restricted data of one jurisdiction to readers in another.
+    #[serde(default)]
+    pub exports: Vec<ExportRule>,
+}
+
+/// A delay added to every request between two regions (both directions).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyRule {
+    /// The two regions.
+    pub between: [String; 2],
+    /// Milliseconds added to each request from one to the other.
+    pub ms: u64,
+}
+
+/// Restricted data of jurisdiction `from` may be shown to readers in jurisdiction `to`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportRule {
+    /// The data's home jurisdiction.
+    pub from: String,
+    /// The reader's jurisdiction.
+    pub to: String,
 }
 
 /// One region.
@@ -211,6 +238,31 @@ impl ClusterConfig {
                 return Err(format!("regions: region {} has no node", r.name));
             }
         }
+        for rule in &self.latency {
+            for region in &rule.between {
+                if !names.contains(region.as_str()) {
+                    return Err(format!("latency: unknown region {region:?}"));
+                }
+            }
+            if rule.ms > 10_000 {
+                return Err(format!(
+                    "latency: {} ms between {:?} is more than 10 s",
+                    rule.ms, rule.between
+                ));
+            }
+        }
+        let jurisdictions: BTreeSet<&str> = self
+            .regions
+            .iter()
+            .map(|r| r.jurisdiction.as_str())
+            .collect();
+        for rule in &self.exports {
+            for j in [&rule.from, &rule.to] {
+                if !jurisdictions.contains(j.as_str()) {
+                    return Err(format!("exports: unknown jurisdiction {j:?}"));
+                }
+            }
+        }
         self.validate_global()?;
         self.raft.validate("raft")?;
         self.global_raft.validate("global_raft")
@@ -279,6 +331,29 @@ impl ClusterConfig {
             .map(|r| r.jurisdiction.as_str())
     }
 
+    /// The delay added to requests between regions `a` and `b` (zero unless configured).
+    pub fn latency(&self, a: &str, b: &str) -> Duration {
+        let ms = self
+            .latency
+            .iter()
+            .filter(|r| {
+                (r.between[0] == a && r.between[1] == b) || (r.between[0] == b && r.between[1] == a)
+            })
+            .map(|r| r.ms)
+            .max()
+            .unwrap_or(0);
+        Duration::from_millis(ms)
+    }
+
+    /// True when restricted data of jurisdiction `home` may be shown to readers in `reader`.
+    pub fn export_allowed(&self, home: &str, reader: &str) -> bool {
+        home == reader
+            || self
+                .exports
+                .iter()
+                .any(|e| e.from == home && e.to == reader)
+    }
+
     /// The max clock offset as a duration.
     pub fn max_clock_offset(&self) -> Duration {
         Duration::from_millis(self.max_clock_offset_ms)
@@ -324,6 +399,26 @@ mod tests {
         assert_eq!(c.group_members(GLOBAL_GROUP).len(), 3);
         assert_eq!(c.jurisdiction("eu-west"), Some("EU"));
         assert!(c.node(99).unwrap_err().contains("known: 1, 2"));
+        assert_eq!(c.latency("us-east", "eu-west"), Duration::ZERO);
+        assert!(!c.export_allowed("EU", "US"));
+    }
+
+    #[test]
+    fn latency_and_exports_are_explicit() {
+        let text = format!(
+            "[[latency]]\nbetween = [\"us-east\", \"eu-west\"]\nms = 40\n\
+             [[exports]]\nfrom = \"EU\"\nto = \"US\"\n{}",
+            three_regions(["voter", "voter", "voter"])
+        );
+        let c = parse(&text).expect("valid");
+        assert_eq!(
+            c.latency("eu-west", "us-east"),
+            Duration::from_millis(40),
+            "symmetric"
+        );
+        assert_eq!(c.latency("us-east", "ap-south"), Duration::ZERO);
+        assert!(c.export_allowed("EU", "US"));
+        assert!(!c.export_allowed("US", "EU"), "one direction only");
     }
 
     #[test]
@@ -366,6 +461,14 @@ mod tests {
                 "no global voter",
             ),
             (format!("bogus = 1\n{ok}"), "bogus"),
+            (
+                format!("[[latency]]\nbetween = [\"us-east\", \"mars\"]\nms = 40\n{ok}"),
+                "latency: unknown region",
+            ),
+            (
+                format!("[[exports]]\nfrom = \"EU\"\nto = \"XX\"\n{ok}"),
+                "exports: unknown jurisdiction",
+            ),
         ];
         for (text, expected) in cases {
             let err = parse(&text).expect_err(expected);

@@ -79,7 +79,16 @@ pub async fn run(
     let registry = GroupRegistry::default();
     let mut groups = BTreeMap::new();
     for name in &hosted {
-        let group = start_group(name, &topology, opts.node_id, &db, &syncer, &peers).await?;
+        let group = start_group(
+            name,
+            &topology,
+            opts.node_id,
+            &db,
+            &syncer,
+            &peers,
+            &me.region,
+        )
+        .await?;
         registry.insert(name, group.raft.clone());
         groups.insert(name.clone(), Arc::new(group));
     }
@@ -197,6 +206,7 @@ async fn start_group(
     db: &Arc<rocksdb::DB>,
     syncer: &WalSyncer,
     peers: &Arc<Peers>,
+    node_region: &str,
 ) -> anyhow::Result<Group> {
     let keys = GroupKeys::new(name);
     let (changes, _) = broadcast::channel(4096);
@@ -220,7 +230,10 @@ async fn start_group(
     let raft = Raft::new(
         node_id,
         Arc::new(raft_config),
-        NetworkFactory::new(name.to_owned(), peers.clone()),
+        NetworkFactory::new(name.to_owned(), peers.clone(), {
+            let (topology, here) = (Arc::new(topology.clone()), node_region.to_owned());
+            Arc::new(move |region: &str| topology.latency(&here, region))
+        }),
         LogStore::new(db.clone(), keys.clone(), syncer.clone()),
         StateMachine::new(db.clone(), keys.clone(), changes.clone()),
     )

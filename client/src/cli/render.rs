@@ -425,6 +425,12 @@ pub fn cluster_tables(s: &StatusResponse) -> String {
     if s.groups.is_empty() {
         out.push_str("no groups reported\n");
     }
+    if !s.residency_exports.is_empty() {
+        out.push_str(&format!(
+            "residency exports: {}\n",
+            s.residency_exports.join(", ")
+        ));
+    }
     out
 }
 
@@ -596,6 +602,7 @@ mod tests {
     #[test]
     fn cluster_table_has_all_columns() {
         let s = StatusResponse {
+            residency_exports: vec!["EU -> US".into()],
             groups: vec![GroupStatus {
                 group: "us-east".into(),
                 leader_id: 1,
@@ -636,6 +643,7 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("2023-11-14T22:13:20Z/2"), "{out}");
+        assert!(out.contains("residency exports: EU -> US"), "{out}");
         assert!(
             out.contains("reachable") && out.contains("unreachable: connection refused"),
             "{out}"

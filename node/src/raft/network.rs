@@ -29,12 +29,23 @@ const SNAPSHOT_CHUNK: usize = 1 << 20;
 pub struct NetworkFactory {
     group: String,
     peers: Arc<Peers>,
+    /// Added delay to a member by its region (the cluster file's `latency` rules).
+    delay_to: Arc<dyn Fn(&str) -> Duration + Send + Sync>,
 }
 
 impl NetworkFactory {
-    /// Connections for `group` over the node's shared `peers` channels.
-    pub fn new(group: String, peers: Arc<Peers>) -> Self {
-        Self { group, peers }
+    /// Connections for `group` over the node's shared `peers` channels; `delay_to` gives the
+    /// delay added to each request to a member of the given region.
+    pub fn new(
+        group: String,
+        peers: Arc<Peers>,
+        delay_to: Arc<dyn Fn(&str) -> Duration + Send + Sync>,
+    ) -> Self {
+        Self {
+            group,
+            peers,
+            delay_to,
+        }
     }
 }
 
@@ -47,6 +58,7 @@ impl RaftNetworkFactory<TypeConfig> for NetworkFactory {
             target,
             addr: node.addr.clone(),
             peers: self.peers.clone(),
+            delay: (self.delay_to)(&node.region),
         }
     }
 }
@@ -57,6 +69,8 @@ pub struct Connection {
     target: NodeId,
     addr: String,
     peers: Arc<Peers>,
+    /// Added to every request (emulated distance to the member's region).
+    delay: Duration,
 }
 
 fn rpc_err(target: NodeId, status: tonic::Status) -> RPCError<TypeConfig> {
@@ -104,6 +118,9 @@ impl Connection {
         F: FnOnce(RaftClient, tonic::Request<RaftMessage>) -> Fut,
         Fut: Future<Output = Result<tonic::Response<RaftMessage>, tonic::Status>>,
     {
+        if !self.delay.is_zero() {
+            tokio::time::sleep(self.delay).await;
+        }
         let mut request = tonic::Request::new(self.message(req)?);
         request.set_timeout(option.hard_ttl());
         let reply = call(self.client()?, request)
@@ -146,6 +163,7 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         Box::pin(async move {
             let group = self.group.clone();
             let target = self.target;
+            let delay = self.delay;
             // Requests that cannot be encoded end the stream; openraft then retries.
             let outgoing = input
                 .map(move |req| {
@@ -153,6 +171,12 @@ impl RaftNetworkV2<TypeConfig> for Connection {
                         group: group.clone(),
                         payload,
                     })
+                })
+                .then(move |r| async move {
+                    if !delay.is_zero() {
+                        tokio::time::sleep(delay).await;
+                    }
+                    r
                 })
                 .take_while(|r| futures::future::ready(r.is_ok()))
                 .filter_map(|r| futures::future::ready(r.ok()));

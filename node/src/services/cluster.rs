@@ -215,9 +215,17 @@ impl ClusterService for ClusterApi {
             });
         }
         let home = self.ctx.home()?;
+        let residency_exports = self
+            .ctx
+            .topology
+            .exports
+            .iter()
+            .map(|e| format!("{} -> {}", e.from, e.to))
+            .collect();
         Ok(self.ctx.reply(pb::StatusResponse {
             groups,
             served_by: Some(self.ctx.served_by(&home, false)),
+            residency_exports,
         }))
     }
 

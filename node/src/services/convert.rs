@@ -107,12 +107,19 @@ pub struct Reader {
     pub home: String,
     /// Jurisdiction the read came from.
     pub reader: String,
+    /// Same jurisdiction, or an export from home to reader is configured.
+    pub allowed: bool,
 }
 
 impl Reader {
     /// True when restricted fields may be shown.
     pub fn full(&self) -> bool {
-        self.home == self.reader
+        self.allowed
+    }
+
+    /// True when the read crosses jurisdictions (it is access-logged even when allowed).
+    pub fn crosses(&self) -> bool {
+        self.home != self.reader
     }
 }
 
@@ -204,6 +211,52 @@ pub fn event(incident_id: &str, e: &TimelineEvent) -> pb::TimelineEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn eu_incident() -> Incident {
+        Incident {
+            id: "eu-west-000001".into(),
+            title: "t".into(),
+            severity: Severity::Sev1,
+            status: Status::Triggered,
+            service: "s".into(),
+            commander: "c".into(),
+            created_at: Stamp::default(),
+            updated_at: Stamp::default(),
+            timeline_len: 0,
+            version: 1,
+            children: Vec::new(),
+            parent_id: String::new(),
+            details: "secret".into(),
+            customer_ids: vec!["c-1".into()],
+        }
+    }
+
+    #[test]
+    fn a_reader_elsewhere_gets_a_redacted_view_unless_an_export_allows_it() {
+        let far = Reader {
+            home: "EU".into(),
+            reader: "US".into(),
+            allowed: false,
+        };
+        let (view, withheld) = incident_for(&eu_incident(), &far);
+        assert!(view.details.is_empty() && view.customer_ids.is_empty());
+        assert_eq!(
+            withheld,
+            vec!["details".to_owned(), "customer_ids (1)".to_owned()]
+        );
+        assert_eq!(view.redaction.map(|r| r.withheld.len()), Some(2));
+        let exported = Reader {
+            home: "EU".into(),
+            reader: "US".into(),
+            allowed: true,
+        };
+        let (view, withheld) = incident_for(&eu_incident(), &exported);
+        assert_eq!((view.details.as_str(), withheld.len()), ("secret", 0));
+        assert!(
+            view.redaction.is_none() && exported.crosses(),
+            "allowed, but still a cross-jurisdiction read"
+        );
+    }
 
     #[test]
     fn unknown_and_missing_enums_name_the_field() {

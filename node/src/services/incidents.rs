@@ -69,6 +69,11 @@ impl IncidentApi {
                 Err(Route::Fail(s)) => Err(s),
             },
             Located::Elsewhere(addrs) => {
+                // Emulated distance between regions (cluster file `latency`), zero by default.
+                let delay = self.ctx.topology.latency(&self.ctx.region, group);
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
                 let mut last = Status::unavailable(format!("no node of group {group} answered"));
                 for addr in addrs {
                     let req = self.ctx.onward_request(msg.clone(), &hops, false);

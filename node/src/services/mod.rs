@@ -195,7 +195,12 @@ impl NodeCtx {
             .topology
             .jurisdiction(group)
             .map_or_else(|| reader.clone(), str::to_owned);
-        convert::Reader { home, reader }
+        let allowed = self.topology.export_allowed(&home, &reader);
+        convert::Reader {
+            home,
+            reader,
+            allowed,
+        }
     }
 
     /// Records a read of `incident_id` from another jurisdiction (with what was withheld).
@@ -206,7 +211,7 @@ impl NodeCtx {
         reader: &convert::Reader,
         withheld: Vec<String>,
     ) {
-        if reader.full() {
+        if !reader.crosses() {
             return;
         }
         let record = AccessRecord {

@@ -82,6 +82,21 @@ async fn any_node_serves_any_region_and_a_lost_region_stops_only_itself() {
             .incident
             .expect("incident");
         assert!(inc.id.starts_with(region));
+        let ack = icc_proto::v1::UpdateIncidentRequest {
+            id: inc.id.clone(),
+            status: Some(icc_proto::v1::Status::Acknowledged as i32),
+            reason: "on it while eu-west is down".into(),
+            author: "test".into(),
+            ..Default::default()
+        };
+        let updated = via_us
+            .update_incident(ack, None)
+            .await
+            .expect("other regions keep updating");
+        assert_eq!(
+            updated.incident.expect("incident").status,
+            icc_proto::v1::Status::Acknowledged as i32
+        );
     }
     let global = wait_for(
         "the global group keeps a leader without eu-west",
