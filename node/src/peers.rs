@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use icc_proto::HLC_METADATA_KEY;
 use icc_proto::v1::cluster_service_client::ClusterServiceClient;
@@ -44,7 +44,11 @@ pub type PeerChannel = InterceptedService<Channel, StampOutgoing>;
 pub struct Peers {
     clock: Arc<NodeClock>,
     channels: Mutex<HashMap<String, Channel>>,
+    refusals: Mutex<HashMap<u64, Instant>>,
 }
+
+/// How long a peer's refusal of this node's clock counts.
+pub const CLOCK_REFUSAL_WINDOW: Duration = Duration::from_secs(3);
 
 impl Peers {
     /// An empty cache; channels are created on first use and connect lazily.
@@ -52,7 +56,23 @@ impl Peers {
         Self {
             clock,
             channels: Mutex::new(HashMap::new()),
+            refusals: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Notes that peer `node` refused a request because this node's clock was too far ahead.
+    pub fn record_clock_refusal(&self, node: u64) {
+        let mut r = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        r.insert(node, Instant::now());
+    }
+
+    /// Peers that refused this node's clock within the last [`CLOCK_REFUSAL_WINDOW`].
+    pub fn clock_refused_by(&self) -> Vec<u64> {
+        let r = self.refusals.lock().unwrap_or_else(|p| p.into_inner());
+        r.iter()
+            .filter(|(_, at)| at.elapsed() < CLOCK_REFUSAL_WINDOW)
+            .map(|(id, _)| *id)
+            .collect()
     }
 
     /// The channel to `addr` (`host:port`).

@@ -169,6 +169,7 @@ fn node_json(n: &NodeStatus) -> Value {
         "clock_skew_rejections": n.clock_skew_rejections,
         "snapshot_index": n.snapshot_index,
         "purged_index": n.purged_index,
+        "clock_refused_by": n.clock_refused_by,
         "reachable": n.reachable,
         "error": n.error,
     })
@@ -391,7 +392,12 @@ pub fn cluster_tables(s: &StatusResponse) -> String {
             "STATE",
         ]);
         for node in &g.nodes {
-            let state = if node.reachable {
+            let state = if node.reachable && node.clock_refused_by > 0 {
+                format!(
+                    "reachable; clock refused by {} peer(s)",
+                    node.clock_refused_by
+                )
+            } else if node.reachable {
                 "reachable".to_string()
             } else if node.error.is_empty() {
                 "unreachable".to_string()

@@ -73,6 +73,11 @@ pub struct Connection {
     delay: Duration,
 }
 
+/// True when a peer refused the request because this node's clock is too far ahead.
+fn is_clock_refusal(status: &tonic::Status) -> bool {
+    status.code() == Code::FailedPrecondition && status.message().starts_with("clock skew")
+}
+
 fn rpc_err(target: NodeId, status: tonic::Status) -> RPCError<TypeConfig> {
     let err = std::io::Error::other(format!(
         "node {target}: {}: {}",
@@ -105,6 +110,14 @@ impl Connection {
             .map_err(|s| rpc_err(self.target, s))
     }
 
+    /// Maps a failed RPC, noting a peer's refusal of this node's clock.
+    fn failed(&self, status: tonic::Status) -> RPCError<TypeConfig> {
+        if is_clock_refusal(&status) {
+            self.peers.record_clock_refusal(self.target);
+        }
+        rpc_err(self.target, status)
+    }
+
     /// One unary Raft RPC: encode, send with the RPC's deadline, decode the reply.
     async fn unary<Req, Resp, F, Fut>(
         &self,
@@ -125,7 +138,7 @@ impl Connection {
         request.set_timeout(option.hard_ttl());
         let reply = call(self.client()?, request)
             .await
-            .map_err(|s| rpc_err(self.target, s))?;
+            .map_err(|s| self.failed(s))?;
         decode(&reply.into_inner().payload).map_err(io_rpc_err)
     }
 }
@@ -184,9 +197,15 @@ impl RaftNetworkV2<TypeConfig> for Connection {
                 .client()?
                 .stream_append(outgoing)
                 .await
-                .map_err(|s| rpc_err(target, s))?;
+                .map_err(|s| self.failed(s))?;
+            let peers = self.peers.clone();
             let replies = response.into_inner().map(move |item| {
-                let msg = item.map_err(|s| rpc_err(target, s))?;
+                let msg = item.map_err(|s| {
+                    if is_clock_refusal(&s) {
+                        peers.record_clock_refusal(target);
+                    }
+                    rpc_err(target, s)
+                })?;
                 decode::<StreamAppendResult<TypeConfig>>(&msg.payload).map_err(io_rpc_err)
             });
             Ok(Box::pin(replies) as BoxStream<'s, _>)

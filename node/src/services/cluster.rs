@@ -60,6 +60,7 @@ impl ClusterApi {
             error: String::new(),
             clock_skew_rejections: self.ctx.clock.rejections(),
             voter,
+            clock_refused_by: self.ctx.peers.clock_refused_by().len() as u32,
             snapshot_index: m.snapshot.map_or(0, |l| l.index()),
             purged_index: m.purged.map_or(0, |l| l.index()),
         }

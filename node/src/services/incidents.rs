@@ -64,7 +64,11 @@ impl IncidentApi {
                 }
                 Err(Route::Leader(addr)) => {
                     let req = self.ctx.onward_request(msg, &hops, true);
-                    call(self.ctx.peers.incidents(&addr)?, req).await
+                    let answer = call(self.ctx.peers.incidents(&addr)?, req).await;
+                    if let Err(s) = &answer {
+                        self.ctx.note_refusal(&addr, s);
+                    }
+                    answer
                 }
                 Err(Route::Fail(s)) => Err(s),
             },
@@ -77,7 +81,11 @@ impl IncidentApi {
                 let mut last = Status::unavailable(format!("no node of group {group} answered"));
                 for addr in addrs {
                     let req = self.ctx.onward_request(msg.clone(), &hops, false);
-                    match call(self.ctx.peers.incidents(&addr)?, req).await {
+                    let answer = call(self.ctx.peers.incidents(&addr)?, req).await;
+                    if let Err(s) = &answer {
+                        self.ctx.note_refusal(&addr, s);
+                    }
+                    match answer {
                         Err(s)
                             if matches!(
                                 s.code(),

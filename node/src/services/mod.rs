@@ -227,6 +227,15 @@ impl NodeCtx {
         }
     }
 
+    /// Notes a peer's refusal of this node's clock (seen on a forwarded or routed request).
+    pub fn note_refusal(&self, addr: &str, status: &Status) {
+        let refused = status.code() == tonic::Code::FailedPrecondition
+            && status.message().starts_with("clock skew");
+        if let (true, Some(node)) = (refused, self.topology.nodes.iter().find(|n| n.addr == addr)) {
+            self.peers.record_clock_refusal(node.id);
+        }
+    }
+
     /// Who answers for `group`, at which applied index and HLC.
     pub fn served_by(&self, group: &Group, forwarded: bool) -> ServedBy {
         let s = self.clock.now();
