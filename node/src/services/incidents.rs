@@ -105,6 +105,39 @@ impl IncidentApi {
         }
     }
 
+    /// The write path shared by the RPCs that answer with an incident: check the operation,
+    /// commit it in `group` (here, at the leader, or in its region) and answer as the reader may
+    /// see it.
+    async fn write_incident<M, Call, CFut>(
+        &self,
+        group: &str,
+        hops: Hops,
+        msg: M,
+        request_id: String,
+        op: Op,
+        call: Call,
+    ) -> Result<Response<pb::IncidentResponse>, Status>
+    where
+        M: Clone,
+        Call: Fn(IncidentServiceClient<PeerChannel>, Request<M>) -> CFut,
+        CFut: Future<Output = Result<Response<pb::IncidentResponse>, Status>>,
+    {
+        crate::domain::check(&op).map_err(invalid)?;
+        let fwd = hops.forwarded;
+        let reader = self.ctx.reader(group, &hops);
+        self.serve(
+            group,
+            hops,
+            msg,
+            |g| async move {
+                let applied = self.ctx.propose(&g, &request_id, op).await?;
+                Ok(self.incident_response(&g, &applied, fwd, &reader))
+            },
+            call,
+        )
+        .await
+    }
+
     fn incident_response(
         &self,
         g: &Group,
@@ -209,20 +242,10 @@ impl IncidentService for IncidentApi {
             details: msg.details.clone(),
             customer_ids: msg.customer_ids.clone(),
         });
-        crate::domain::check(&op).map_err(invalid)?;
-        let rid = msg.request_id.clone();
-        let fwd = hops.forwarded;
-        let reader = self.ctx.reader(&region, &hops);
-        self.serve(
-            &region,
-            hops,
-            msg,
-            |g| async move {
-                let applied = self.ctx.propose(&g, &rid, op).await?;
-                Ok(self.incident_response(&g, &applied, fwd, &reader))
-            },
-            |mut c, r| async move { c.declare_incident(r).await },
-        )
+        let request_id = msg.request_id.clone();
+        self.write_incident(&region, hops, msg, request_id, op, |mut c, r| async move {
+            c.declare_incident(r).await
+        })
         .await
     }
 
@@ -343,23 +366,13 @@ impl IncidentService for IncidentApi {
             reason: msg.reason.clone(),
             author: msg.author.clone(),
         });
-        crate::domain::check(&op).map_err(invalid)?;
-        let (rid, fwd, group) = (
+        let (request_id, group) = (
             msg.request_id.clone(),
-            hops.forwarded,
             group_of_incident(&msg.id).to_owned(),
         );
-        let reader = self.ctx.reader(&group, &hops);
-        self.serve(
-            &group,
-            hops,
-            msg,
-            |g| async move {
-                let applied = self.ctx.propose(&g, &rid, op).await?;
-                Ok(self.incident_response(&g, &applied, fwd, &reader))
-            },
-            |mut c, r| async move { c.update_incident(r).await },
-        )
+        self.write_incident(&group, hops, msg, request_id, op, |mut c, r| async move {
+            c.update_incident(r).await
+        })
         .await
     }
 
@@ -470,17 +483,13 @@ impl IncidentService for IncidentApi {
             author: msg.author.clone(),
             regions: msg.regions.clone(),
         });
-        crate::domain::check(&op).map_err(invalid)?;
-        let (rid, fwd) = (msg.request_id.clone(), hops.forwarded);
-        let reader = self.ctx.reader(GLOBAL_PREFIX, &hops);
-        self.serve(
+        let request_id = msg.request_id.clone();
+        self.write_incident(
             GLOBAL_PREFIX,
             hops,
             msg,
-            |g| async move {
-                let applied = self.ctx.propose(&g, &rid, op).await?;
-                Ok(self.incident_response(&g, &applied, fwd, &reader))
-            },
+            request_id,
+            op,
             |mut c, r| async move { c.declare_global_incident(r).await },
         )
         .await
