@@ -9,6 +9,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "icc/v1/incident.proto",
         "icc/v1/cluster.proto",
         "icc/v1/raft.proto",
+        "icc/v1/audit.proto",
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={f}");

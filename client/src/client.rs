@@ -6,14 +6,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use icc_proto::LEADER_HINT_METADATA_KEY;
+use icc_proto::v1::audit_service_client::AuditServiceClient;
 use icc_proto::v1::cluster_service_client::ClusterServiceClient;
 use icc_proto::v1::incident_service_client::IncidentServiceClient;
 use icc_proto::v1::{
-    AddLearnerRequest, AppendTimelineRequest, AppendTimelineResponse, ChangeMembershipRequest,
-    Consistency, DeclareGlobalIncidentRequest, DeclareIncidentRequest, GetIncidentRequest,
-    GetTimelineRequest, GetTimelineResponse, Hlc, IncidentResponse, ListIncidentsRequest,
-    ListIncidentsResponse, MembershipResponse, StatusRequest, StatusResponse,
-    TransferLeaderRequest, UpdateIncidentRequest,
+    AddLearnerRequest, AppendTimelineRequest, AppendTimelineResponse, AuditEntry,
+    ChangeMembershipRequest, Consistency, DeclareGlobalIncidentRequest, DeclareIncidentRequest,
+    ExportAuditRequest, GetIncidentRequest, GetTimelineRequest, GetTimelineResponse, Hlc,
+    IncidentResponse, ListIncidentsRequest, ListIncidentsResponse, MembershipResponse,
+    StatusRequest, StatusResponse, TransferLeaderRequest, UpdateIncidentRequest,
+    VerifyAuditRequest, VerifyAuditResponse,
 };
 use tokio::time::Instant;
 use tonic::transport::{Channel, Endpoint};
@@ -341,6 +343,49 @@ impl Client {
         })
         .await
         .map(|(resp, _)| resp)
+    }
+
+    // ---- audit -------------------------------------------------------------------------------
+
+    /// Asks a node to recompute its copy of a group's audit chain (empty group: the answering
+    /// node's region).
+    pub async fn verify_audit(
+        &self,
+        group: impl Into<String>,
+    ) -> Result<VerifyAuditResponse, ClientError> {
+        let req = VerifyAuditRequest {
+            group: group.into(),
+        };
+        self.unary(req, true, |ch, r| async move {
+            AuditServiceClient::new(ch).verify_audit(r).await
+        })
+        .await
+        .map(|(resp, _)| resp)
+    }
+
+    /// A group's audit entries from `from_seq` on, as one node holds them.
+    pub async fn export_audit(
+        &self,
+        group: impl Into<String>,
+        from_seq: u64,
+    ) -> Result<Vec<AuditEntry>, ClientError> {
+        let req = ExportAuditRequest {
+            group: group.into(),
+            from_seq,
+        };
+        let (mut stream, _) = self
+            .unary(req, false, |ch, r| async move {
+                AuditServiceClient::new(ch).export_audit(r).await
+            })
+            .await?;
+        let mut out = Vec::new();
+        while let Some(item) = futures::StreamExt::next(&mut stream).await {
+            out.push(item.map_err(|s| ClientError::Rejected {
+                code: s.code(),
+                message: s.message().to_owned(),
+            })?);
+        }
+        Ok(out)
     }
 
     // ---- the retry loop --------------------------------------------------------------------

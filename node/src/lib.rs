@@ -5,6 +5,7 @@
 //! handlers that translate between the wire and the domain), `node` (wiring and lifecycle).
 
 pub mod access_log;
+pub mod audit;
 pub mod clock_guard;
 pub mod config;
 pub mod domain;

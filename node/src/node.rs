@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+use icc_proto::v1::audit_service_server::AuditServiceServer;
 use icc_proto::v1::cluster_service_server::ClusterServiceServer;
 use icc_proto::v1::incident_service_server::IncidentServiceServer;
 use icc_proto::v1::raft_service_server::RaftServiceServer;
@@ -27,6 +28,7 @@ use crate::raft::network::NetworkFactory;
 use crate::raft::service::{GroupRegistry, RaftApi};
 use crate::raft::state_machine::{GroupState, StateMachine};
 use crate::raft::{NodeInfo, Raft, db};
+use crate::services::audit::AuditApi;
 use crate::services::cluster::ClusterApi;
 use crate::services::incidents::IncidentApi;
 use crate::services::{Group, HlcGate, NodeCtx};
@@ -151,6 +153,10 @@ pub async fn run(
     let server = tonic::transport::Server::builder()
         .add_service(IncidentServiceServer::with_interceptor(
             IncidentApi::new(ctx.clone()),
+            gate.clone(),
+        ))
+        .add_service(AuditServiceServer::with_interceptor(
+            AuditApi::new(ctx.clone()),
             gate.clone(),
         ))
         .add_service(ClusterServiceServer::with_interceptor(

@@ -89,6 +89,49 @@ Examples:
     /// Inspect and change the cluster: status, membership, leadership
     #[command(subcommand)]
     Cluster(ClusterCmd),
+    /// Check and export the tamper-evident audit log (a hash chain of every accepted command)
+    #[command(subcommand)]
+    Audit(AuditCmd),
+}
+
+/// `icc audit ...`
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Recompute a group's audit chain and name the first entry that does not match
+    #[command(after_help = "\
+Online, the node you reach checks its own copy (use --endpoints to pick the node).
+Offline, --file checks an export (JSON Lines from `icc audit export`) on this machine.
+Exit code 1 when the chain is broken.
+
+Examples:
+  icc audit verify
+  icc --endpoints 127.0.0.1:7004 audit verify --group eu-west
+  icc audit export > us-east.jsonl && icc audit verify --file us-east.jsonl")]
+    Verify(AuditVerifyArgs),
+    /// Write a group's audit entries as JSON Lines (for an auditor or a SIEM)
+    Export(AuditExportArgs),
+}
+
+/// Arguments of `icc audit verify`.
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// Group (a region, or `global`); default: the answering node's region
+    #[arg(long, default_value = "")]
+    pub group: String,
+    /// Verify an export file offline instead of asking a node
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<std::path::PathBuf>,
+}
+
+/// Arguments of `icc audit export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    /// Group (a region, or `global`); default: the answering node's region
+    #[arg(long, default_value = "")]
+    pub group: String,
+    /// First entry to export
+    #[arg(long, default_value_t = 1)]
+    pub from_seq: u64,
 }
 
 /// `icc incident ...`

@@ -8,9 +8,9 @@ use icc_client::v1::{
 use serde_json::json;
 
 use super::args::{
-    AddLearnerArgs, ChangeMembershipArgs, ClusterCmd, Command, DeclareArgs, IncidentCmd, ListArgs,
-    Output, ShowArgs, StatusChangeArgs, TimelineAddArgs, TimelineCmd, TransferLeaderArgs,
-    UpdateArgs, WatchArgs,
+    AddLearnerArgs, AuditCmd, AuditExportArgs, AuditVerifyArgs, ChangeMembershipArgs, ClusterCmd,
+    Command, DeclareArgs, IncidentCmd, ListArgs, Output, ShowArgs, StatusChangeArgs,
+    TimelineAddArgs, TimelineCmd, TransferLeaderArgs, UpdateArgs, WatchArgs,
 };
 use super::parse::status_word;
 use super::render;
@@ -39,7 +39,76 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             ClusterCmd::ChangeMembership(a) => change_membership(ctx, a).await,
             ClusterCmd::TransferLeader(a) => transfer_leader(ctx, a).await,
         },
+        Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
+        Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
     }
+}
+
+async fn audit_verify(ctx: &Ctx, a: AuditVerifyArgs) -> Result<(), Failure> {
+    let (ok, entries, bad, reason, source) =
+        match &a.file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+                let mut parsed = Vec::new();
+                for (n, line) in text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| !l.trim().is_empty())
+                {
+                    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| {
+                        Failure::usage(format!("{}:{}: not JSON: {e}", path.display(), n + 1))
+                    })?;
+                    parsed.push(render::audit_entry_from_json(&v).map_err(|e| {
+                        Failure::usage(format!("{}:{}: {e}", path.display(), n + 1))
+                    })?);
+                }
+                match icc_proto::audit::verify(&parsed) {
+                    Ok(n) => (true, n, 0, String::new(), path.display().to_string()),
+                    Err(b) => (false, b.seq, b.seq, b.reason, path.display().to_string()),
+                }
+            }
+            None => {
+                let r = ctx
+                    .client
+                    .verify_audit(a.group.clone())
+                    .await
+                    .map_err(|e| ctx.fail(e))?;
+                let by = r
+                    .served_by
+                    .as_ref()
+                    .map_or_else(String::new, |s| format!("node {}", s.node_id));
+                (r.ok, r.entries, r.first_bad_seq, r.reason, by)
+            }
+        };
+    match ctx.output {
+        Output::Json => ctx.print_json(&json!({
+            "ok": ok, "entries": entries, "first_bad_seq": bad, "reason": reason, "source": source,
+        }))?,
+        Output::Table if ok => ctx.print(&format!(
+            "audit chain verified: {entries} entries ({source})"
+        ))?,
+        Output::Table => {}
+    }
+    if ok {
+        Ok(())
+    } else {
+        Err(Failure::rejected(format!(
+            "audit chain broken at entry {bad} ({source}): {reason}"
+        )))
+    }
+}
+
+async fn audit_export(ctx: &Ctx, a: AuditExportArgs) -> Result<(), Failure> {
+    let entries = ctx
+        .client
+        .export_audit(a.group, a.from_seq)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    for e in &entries {
+        ctx.print(&render::audit_entry_json(e).to_string())?;
+    }
+    Ok(())
 }
 
 fn consistency(local: bool) -> Consistency {

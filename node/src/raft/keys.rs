@@ -12,6 +12,8 @@
 //! | `sm`    | `r/<request id>`                    | JSON `Applied` (idempotent retries)     |
 //! | `sm`    | `c/<log index u64 BE>`              | JSON `ChangeRecord` (watch resume)      |
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
+//! | `sm`    | `au/<seq u64 BE>`                   | protobuf `AuditEntry` (hash chain)      |
+//! | `sm`    | `audit_head`                        | JSON (last seq, last hash)              |
 //! | `snap`  | `current`                           | JSON snapshot meta + data               |
 //! | `access`| (no group prefix) HLC wall + logical| JSON access record (node-local)         |
 
@@ -31,6 +33,7 @@ pub const ALL_CFS: [&str; 5] = [CF_LOGS, CF_META, CF_SM, CF_SNAP, CF_ACCESS];
 /// The key prefix of one Raft group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupKeys {
+    name: String,
     prefix: Vec<u8>,
 }
 
@@ -39,7 +42,27 @@ impl GroupKeys {
     pub fn new(name: &str) -> Self {
         let mut prefix = name.as_bytes().to_vec();
         prefix.push(0);
-        Self { prefix }
+        Self {
+            name: name.to_owned(),
+            prefix,
+        }
+    }
+
+    /// The group's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Audit entry key.
+    pub fn audit(&self, seq: u64) -> Vec<u8> {
+        let mut k = self.key(b"au/");
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+
+    /// Prefix of every audit entry.
+    pub fn audits(&self) -> Vec<u8> {
+        self.key(b"au/")
     }
 
     /// The group's prefix; every key of the group starts with it.

@@ -22,12 +22,14 @@ use super::codec::{decode, encode};
 use super::db::{cf, io_err};
 use super::keys::{CF_SM, CF_SNAP, GroupKeys, prefix_end};
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
+use crate::audit;
 use crate::domain::{self, Applied, Incident, Stamp, StateView, TimelineEvent};
 
 const APPLIED: &[u8] = b"applied";
 const SEQUENCE: &[u8] = b"seq";
 const CURRENT_SNAPSHOT: &[u8] = b"current";
 const CHANGES_TRIMMED_BELOW: &[u8] = b"changes_trimmed_below";
+const AUDIT_HEAD: &[u8] = b"audit_head";
 
 /// How many change records the watch stream can resume from.
 pub const CHANGES_RETAINED: u64 = 10_000;
@@ -133,6 +135,24 @@ impl GroupState {
             .collect()
     }
 
+    /// The group's audit entries from `from_seq` on, in chain order.
+    pub fn audit_entries(&self, from_seq: u64) -> io::Result<Vec<icc_proto::v1::AuditEntry>> {
+        let start = self.keys.audit(from_seq);
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_upper_bound(prefix_end(&self.keys.audits()));
+        let it = self.db.iterator_cf_opt(
+            cf(&self.db, CF_SM)?,
+            opts,
+            IteratorMode::From(&start, Direction::Forward),
+        );
+        it.map(|r| {
+            let (_, v) = r.map_err(io_err)?;
+            prost::Message::decode(v.as_ref())
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+        })
+        .collect()
+    }
+
     /// Change records below this log index have been deleted (0: none ever were). Indices at or
     /// above it are complete: a missing index there had no change (blank, membership, rejected).
     pub fn changes_trimmed_below(&self) -> io::Result<u64> {
@@ -228,6 +248,20 @@ impl StateMachine {
                         batch.put_cf(sm, keys.key(SEQUENCE), next.to_be_bytes());
                     }
                     batch.put_cf(sm, keys.request(&cmd.request_id), encode(done)?);
+                    // The audit chain grows in the same batch as the effects it records.
+                    let head: audit::Head =
+                        self.state.get(&keys.key(AUDIT_HEAD))?.unwrap_or_default();
+                    let entry = audit::next_entry(keys.name(), &head, cmd, done, index);
+                    batch.put_cf(
+                        sm,
+                        keys.audit(entry.seq),
+                        prost::Message::encode_to_vec(&entry),
+                    );
+                    let head = audit::Head {
+                        seq: entry.seq,
+                        hash: entry.hash,
+                    };
+                    batch.put_cf(sm, keys.key(AUDIT_HEAD), encode(&head)?);
                     let record = ChangeRecord {
                         index,
                         at: cmd.stamp,

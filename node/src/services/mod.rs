@@ -6,6 +6,7 @@
 //! Hops: at most one cross-region route (marked `icc-routed-from`) and one forward to a leader
 //! (marked `icc-forwarded`); a node never forwards a request twice.
 
+pub mod audit;
 pub mod cluster;
 pub mod convert;
 pub mod incidents;

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use icc_client::{Client, ClientConfig};
@@ -55,11 +56,20 @@ pub struct Cluster {
     pub nodes: Vec<Node>,
 }
 
+/// A port no other test cluster of this process uses and nothing listens on. Taken below the
+/// kernel's ephemeral range (32768+): an ephemeral port checked free can be grabbed by any
+/// outgoing connection before the node binds it.
 fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 400) as u16 * 30;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = 20_000 + (base - 20_000 + n) % 12_000;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
-
 impl Cluster {
     /// Writes a cluster file and starts every node.
     pub fn start(opts: Options) -> Cluster {

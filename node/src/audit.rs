@@ -1,0 +1,99 @@
+//! What the audit log records for an accepted command. The chain itself (hashing, verification)
+//! is `icc_proto::audit`, shared with the tools that check it; the state machine appends one
+//! entry per accepted command in the same batch as the command's effects.
+
+use icc_proto::v1 as pb;
+
+use crate::domain::{Applied, Command, Op};
+
+/// The last entry of a chain (`seq` 0 and the genesis hash when empty).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Head {
+    /// Sequence number of the last entry.
+    pub seq: u64,
+    /// Its hash.
+    pub hash: String,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Self {
+            seq: 0,
+            hash: icc_proto::audit::GENESIS.to_owned(),
+        }
+    }
+}
+
+/// The entry that follows `head` for `cmd`, accepted at log `index` with result `applied`.
+/// Deterministic: the same log gives the same chain on every node.
+pub fn next_entry(
+    group: &str,
+    head: &Head,
+    cmd: &Command,
+    applied: &Applied,
+    index: u64,
+) -> pb::AuditEntry {
+    let mut e = pb::AuditEntry {
+        seq: head.seq + 1,
+        index,
+        request_id: cmd.request_id.clone(),
+        at: Some(pb::Hlc {
+            wall_ns: cmd.stamp.wall_ns,
+            logical: cmd.stamp.logical,
+            node_id: cmd.stamp.node_id,
+        }),
+        actor: actor(&cmd.op).to_owned(),
+        action: action(&cmd.op, applied),
+        incident_id: applied.incident.id.clone(),
+        prev_hash: head.hash.clone(),
+        hash: String::new(),
+        group: group.to_owned(),
+    };
+    e.hash = icc_proto::audit::entry_hash(&e);
+    e
+}
+
+fn actor(op: &Op) -> &str {
+    let author = match op {
+        Op::Declare(d) => &d.author,
+        Op::Update(u) => &u.author,
+        Op::Note(n) => &n.author,
+        Op::DeclareGlobal(d) => &d.author,
+        Op::LinkChild(_) => "icc-saga",
+    };
+    if author.trim().is_empty() {
+        "unknown"
+    } else {
+        author
+    }
+}
+
+/// What happened, without free text (which may be restricted).
+fn action(op: &Op, applied: &Applied) -> String {
+    let id = &applied.incident.id;
+    match op {
+        Op::Declare(d) => format!("declare {id} {} on {}", d.severity, d.service),
+        Op::DeclareGlobal(d) => format!("declare {id} {} over {}", d.severity, d.regions.join(",")),
+        Op::Update(u) => {
+            let mut changed = Vec::new();
+            if let Some(s) = u.status {
+                changed.push(format!("status={s}"));
+            }
+            if let Some(s) = u.severity {
+                changed.push(format!("severity={s}"));
+            }
+            if u.title.is_some() {
+                changed.push("title".to_owned());
+            }
+            if let Some(c) = &u.commander {
+                changed.push(format!("commander={c}"));
+            }
+            format!("update {id}: {}", changed.join(", "))
+        }
+        Op::Note(n) => format!(
+            "note on {id}{}",
+            if n.restricted { " (restricted)" } else { "" }
+        ),
+        Op::LinkChild(l) => format!("link {} to {id}", l.child_id),
+    }
+}

@@ -1,0 +1,97 @@
+//! `icc.v1.AuditService`: export a group's audit chain and verify this node's copy of it.
+//! Served from the answering node's own storage (that copy is what an auditor checks), so the
+//! node must host the group.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::Stream;
+use icc_proto::v1 as pb;
+use icc_proto::v1::audit_service_server::AuditService;
+use tonic::{Request, Response, Status};
+
+use super::{Group, NodeCtx, status};
+
+/// tonic implementation of `icc.v1.AuditService`.
+pub struct AuditApi {
+    ctx: Arc<NodeCtx>,
+}
+
+impl AuditApi {
+    /// The service over the node's context.
+    pub fn new(ctx: Arc<NodeCtx>) -> Self {
+        Self { ctx }
+    }
+
+    fn hosted(&self, group: &str) -> Result<Arc<Group>, Status> {
+        let name = if group.is_empty() {
+            self.ctx.region.as_str()
+        } else {
+            group
+        };
+        self.ctx.groups.get(name).cloned().ok_or_else(|| {
+            let nodes: Vec<String> = self
+                .ctx
+                .topology
+                .group_members(name)
+                .iter()
+                .map(|n| n.addr.clone())
+                .collect();
+            Status::failed_precondition(format!(
+                "group: node {} holds no copy of {name:?}; ask one of its nodes: {}",
+                self.ctx.id,
+                nodes.join(", ")
+            ))
+        })
+    }
+}
+
+type EntryStream = Pin<Box<dyn Stream<Item = Result<pb::AuditEntry, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl AuditService for AuditApi {
+    type ExportAuditStream = EntryStream;
+
+    async fn export_audit(
+        &self,
+        req: Request<pb::ExportAuditRequest>,
+    ) -> Result<Response<Self::ExportAuditStream>, Status> {
+        let msg = req.into_inner();
+        let group = self.hosted(&msg.group)?;
+        let entries = group
+            .state
+            .audit_entries(msg.from_seq.max(1))
+            .map_err(status::storage)?;
+        let stream = futures::stream::iter(entries.into_iter().map(Ok));
+        Ok(self.ctx.reply(Box::pin(stream) as EntryStream))
+    }
+
+    async fn verify_audit(
+        &self,
+        req: Request<pb::VerifyAuditRequest>,
+    ) -> Result<Response<pb::VerifyAuditResponse>, Status> {
+        let group = self.hosted(&req.into_inner().group)?;
+        let entries = group.state.audit_entries(1).map_err(status::storage)?;
+        let served_by = Some(self.ctx.served_by(&group, false));
+        let resp = match icc_proto::audit::verify(&entries) {
+            Ok(n) => pb::VerifyAuditResponse {
+                ok: true,
+                entries: n,
+                first_bad_seq: 0,
+                reason: String::new(),
+                served_by,
+            },
+            Err(broken) => {
+                tracing::error!(group = %group.name, seq = broken.seq, "audit chain broken: {}", broken.reason);
+                pb::VerifyAuditResponse {
+                    ok: false,
+                    entries: broken.seq,
+                    first_bad_seq: broken.seq,
+                    reason: broken.reason,
+                    served_by,
+                }
+            }
+        };
+        Ok(self.ctx.reply(resp))
+    }
+}
