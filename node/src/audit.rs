@@ -60,6 +60,7 @@ fn actor(op: &Op) -> &str {
         Op::Note(n) => &n.author,
         Op::DeclareGlobal(d) => &d.author,
         Op::LinkChild(_) => "icc-saga",
+        Op::Escalate(_) => "icc-escalator",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -95,5 +96,6 @@ fn action(op: &Op, applied: &Applied) -> String {
             if n.restricted { " (restricted)" } else { "" }
         ),
         Op::LinkChild(l) => format!("link {} to {id}", l.child_id),
+        Op::Escalate(e) => format!("escalate {id} to tier {}", e.tier),
     }
 }

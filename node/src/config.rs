@@ -38,6 +38,23 @@ pub struct ClusterConfig {
     /// Explicit permissions to show restricted data of one jurisdiction to readers in another.
     #[serde(default)]
     pub exports: Vec<ExportRule>,
+    /// SLA targets per severity (defaults: SEV1 5 min / 1 h / 4 h ... SEV4 4 h / 3 d / 7 d).
+    #[serde(default)]
+    pub sla: Vec<SlaRule>,
+}
+
+/// SLA targets of one severity, in seconds from declaration; 0 means no target.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaRule {
+    /// `sev1` .. `sev4`.
+    pub severity: String,
+    /// Time to acknowledge.
+    pub acknowledge_s: u64,
+    /// Time to mitigate.
+    pub mitigate_s: u64,
+    /// Time to resolve.
+    pub resolve_s: u64,
 }
 
 /// A delay added to every request between two regions (both directions).
@@ -263,6 +280,14 @@ impl ClusterConfig {
                 }
             }
         }
+        for rule in &self.sla {
+            if !["sev1", "sev2", "sev3", "sev4"].contains(&rule.severity.as_str()) {
+                return Err(format!(
+                    "sla: severity {:?} must be one of sev1, sev2, sev3, sev4",
+                    rule.severity
+                ));
+            }
+        }
         self.validate_global()?;
         self.raft.validate("raft")?;
         self.global_raft.validate("global_raft")
@@ -343,6 +368,27 @@ impl ClusterConfig {
             .max()
             .unwrap_or(0);
         Duration::from_millis(ms)
+    }
+
+    /// The SLA targets of `severity`: from the cluster file, else the built-in defaults.
+    pub fn sla_for(&self, severity: crate::domain::Severity) -> crate::domain::SlaTargets {
+        use crate::domain::Severity::*;
+        let name = severity.to_string();
+        let (ack, mitigate, resolve) = match self.sla.iter().find(|r| r.severity == name) {
+            Some(r) => (r.acknowledge_s, r.mitigate_s, r.resolve_s),
+            None => match severity {
+                Sev1 => (5 * 60, 3_600, 4 * 3_600),
+                Sev2 => (15 * 60, 4 * 3_600, 24 * 3_600),
+                Sev3 => (3_600, 24 * 3_600, 72 * 3_600),
+                Sev4 => (4 * 3_600, 72 * 3_600, 7 * 24 * 3_600),
+            },
+        };
+        let ns = |s: u64| s.saturating_mul(1_000_000_000);
+        crate::domain::SlaTargets {
+            acknowledge_ns: ns(ack),
+            mitigate_ns: ns(mitigate),
+            resolve_ns: ns(resolve),
+        }
     }
 
     /// True when restricted data of jurisdiction `home` may be shown to readers in `reader`.

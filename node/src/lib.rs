@@ -9,6 +9,7 @@ pub mod audit;
 pub mod clock_guard;
 pub mod config;
 pub mod domain;
+pub mod escalator;
 pub mod hlc;
 pub mod node;
 pub mod peers;

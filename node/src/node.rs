@@ -128,6 +128,7 @@ pub async fn run(
 
     tokio::spawn(crate::saga::run(ctx.clone()));
     tokio::spawn(crate::clock_guard::run(ctx.clone()));
+    tokio::spawn(crate::escalator::run(ctx.clone()));
 
     let listener = TcpListener::bind(&me.addr)
         .await

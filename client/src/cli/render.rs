@@ -30,6 +30,7 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::CommanderChanged => "commander_changed",
         EventKind::Note => "note",
         EventKind::ChildLinked => "child_linked",
+        EventKind::Escalated => "escalated",
     }
 }
 
@@ -290,6 +291,33 @@ pub fn incident_detail(i: &Incident) -> String {
     if !i.parent_id.is_empty() {
         t.row(["PART OF".to_string(), i.parent_id.clone()]);
     }
+    if i.escalation_tier > 0 {
+        t.row(["TIER".to_string(), i.escalation_tier.to_string()]);
+    }
+    if let Some(sla) = &i.sla {
+        let done = |reached| i.status() as i32 >= reached as i32;
+        for (label, by, reached) in [
+            (
+                "ACK BY",
+                sla.acknowledge_by_ns,
+                icc_proto::v1::Status::Acknowledged,
+            ),
+            (
+                "MITIGATE BY",
+                sla.mitigate_by_ns,
+                icc_proto::v1::Status::Mitigated,
+            ),
+            (
+                "RESOLVE BY",
+                sla.resolve_by_ns,
+                icc_proto::v1::Status::Resolved,
+            ),
+        ] {
+            if by != 0 {
+                t.row([label.to_string(), sla_clock(by, done(reached))]);
+            }
+        }
+    }
     if !i.details.is_empty() {
         t.row(["DETAILS".to_string(), one_line(&i.details)]);
     }
@@ -320,6 +348,27 @@ pub fn incident_detail(i: &Incident) -> String {
         t.row([format!("CHILD {}", c.region.to_uppercase()), child]);
     }
     t.render()
+}
+
+/// One SLA deadline: its UTC time and, unless met, the time left or how long it is overdue.
+fn sla_clock(by_ns: u64, met: bool) -> String {
+    let at = utc(Some(&Hlc {
+        wall_ns: by_ns,
+        logical: 0,
+        node_id: 0,
+    }));
+    if met {
+        return format!("{at} (met)");
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let by = by_ns / 1_000_000_000;
+    if by >= now {
+        format!("{at} ({}s left)", by - now)
+    } else {
+        format!("{at} (BREACHED {}s ago)", now - by)
+    }
 }
 
 /// A timeline: SEQ, TIME (UTC), KIND, AUTHOR, TEXT; a merged timeline (events of several

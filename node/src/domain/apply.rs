@@ -3,8 +3,8 @@
 use std::io;
 
 use super::{
-    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, link, note, update,
-    validate,
+    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, escalate, link, note,
+    update, validate,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -71,6 +71,10 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => link::apply(l, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: l.id.clone() }),
         },
+        Op::Escalate(e) => match view.incident(&e.id)? {
+            Some(current) => escalate::apply(e, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: e.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -94,6 +98,7 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         Op::Note(n) => note::check(n),
         Op::DeclareGlobal(d) => declare::check_global(d),
         Op::LinkChild(l) => link::check(l),
+        Op::Escalate(e) => escalate::check(e),
     }
 }
 

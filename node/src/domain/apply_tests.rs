@@ -78,6 +78,7 @@ fn declare_op() -> Op {
         parent_id: String::new(),
         details: String::new(),
         customer_ids: Vec::new(),
+        sla: Default::default(),
     })
 }
 
@@ -530,4 +531,76 @@ fn a_restricted_note_is_recorded_as_restricted() {
         !s.timelines[&id][0].restricted,
         "the declare event is shareable"
     );
+}
+
+fn escalate_op(id: &str, tier: u32) -> Op {
+    Op::Escalate(crate::domain::Escalate {
+        id: id.into(),
+        tier,
+        reason: "not acknowledged within its sev1 SLA".into(),
+    })
+}
+
+#[test]
+fn sla_deadlines_come_from_the_command_and_tiers_follow_missed_deadlines() {
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        acknowledge_ns: 2_000_000_000,
+        mitigate_ns: 60_000_000_000,
+        resolve_ns: 0,
+    };
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    assert_eq!(
+        inc.deadlines.acknowledge_by,
+        1_000 * 1_000_000 + 2_000_000_000,
+        "stamp + target"
+    );
+    assert_eq!(inc.deadlines.resolve_by, 0, "no target, no deadline");
+    assert_eq!(inc.escalation_tier, 1);
+    let before = inc.deadlines.acknowledge_by - 1;
+    let after = inc.deadlines.acknowledge_by + 1;
+    assert_eq!(inc.deadlines.due_tier(Status::Triggered, before), 1);
+    assert_eq!(inc.deadlines.due_tier(Status::Triggered, after), 2);
+    assert_eq!(
+        inc.deadlines.due_tier(Status::Acknowledged, after),
+        1,
+        "acknowledged in time for this check"
+    );
+    assert_eq!(
+        inc.deadlines
+            .due_tier(Status::Triggered, inc.deadlines.mitigate_by + 1),
+        3
+    );
+}
+
+#[test]
+fn each_escalation_step_applies_once_and_in_order() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    let a = s
+        .run(&cmd(&format!("{id}/escalate/2"), 5, escalate_op(&id, 2)), 5)
+        .expect("tier 2");
+    assert_eq!(a.incident.escalation_tier, 2);
+    assert_eq!(a.events[0].kind, EventKind::Escalated);
+    let after = s.clone();
+    // A new leader proposing the same step (same request id) changes nothing.
+    let again = s
+        .run(&cmd(&format!("{id}/escalate/2"), 6, escalate_op(&id, 2)), 6)
+        .expect("replayed");
+    assert_eq!(again, a);
+    assert_eq!(s, after);
+    // The same tier under another request id, or skipping a tier, is refused.
+    assert!(matches!(
+        s.run(&cmd("x", 7, escalate_op(&id, 2)), 7),
+        Err(DomainError::Precondition { .. })
+    ));
+    assert!(matches!(
+        s.run(&cmd("y", 8, escalate_op(&id, 4)), 8),
+        Err(DomainError::Precondition { .. })
+    ));
+    assert_eq!(s, after);
 }

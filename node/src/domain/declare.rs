@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use super::apply::{author_or_unknown, record};
 use super::{
-    ChildLink, Declare, DeclareGlobal, DomainError, Effects, EventKind, Incident, Stamp, Status,
-    validate,
+    ChildLink, Deadlines, Declare, DeclareGlobal, DomainError, Effects, EventKind, Incident,
+    SlaTargets, Stamp, Status, validate,
 };
 
 /// The id prefix of global incidents (and the name of the global group).
@@ -92,6 +92,8 @@ pub(super) fn apply(
         parent_id: d.parent_id.clone(),
         details: d.details.clone(),
         customer_ids: d.customer_ids.clone(),
+        deadlines: deadlines(stamp, d.sla),
+        escalation_tier: 1,
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -116,6 +118,22 @@ pub(super) fn apply(
     })
 }
 
+/// Deadlines from the declaration stamp and the severity's targets (a zero target: no deadline).
+fn deadlines(stamp: Stamp, sla: SlaTargets) -> Deadlines {
+    let at = |ns: u64| {
+        if ns == 0 {
+            0
+        } else {
+            stamp.wall_ns.saturating_add(ns)
+        }
+    };
+    Deadlines {
+        acknowledge_by: at(sla.acknowledge_ns),
+        mitigate_by: at(sla.mitigate_ns),
+        resolve_by: at(sla.resolve_ns),
+    }
+}
+
 pub(super) fn apply_global(
     d: &DeclareGlobal,
     stamp: Stamp,
@@ -132,6 +150,7 @@ pub(super) fn apply_global(
         parent_id: String::new(),
         details: String::new(),
         customer_ids: Vec::new(),
+        sla: SlaTargets::default(),
     };
     let mut effects = apply(&as_regional, stamp, index, sequence)?;
     effects.incident.children = d

@@ -10,6 +10,7 @@ pub mod validate;
 
 mod apply;
 mod declare;
+mod escalate;
 mod link;
 mod note;
 mod update;
@@ -17,7 +18,9 @@ mod update;
 pub use apply::{Effects, StateView, Transition, apply, check};
 pub use declare::GLOBAL_PREFIX;
 pub use error::DomainError;
+pub use escalate::tier_name;
 pub use model::{
-    Applied, ChildLink, Command, CommandResult, Declare, DeclareGlobal, EventKind, Incident,
-    LinkChild, Note, Op, Severity, Stamp, Status, TimelineEvent, Update,
+    Applied, ChildLink, Command, CommandResult, Deadlines, Declare, DeclareGlobal, Escalate,
+    EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp, Status, TimelineEvent,
+    Update,
 };

@@ -106,6 +106,42 @@ pub enum EventKind {
     Note,
     /// A global incident's child was opened in a region and linked.
     ChildLinked,
+    /// An SLA deadline passed: the incident moved up an escalation tier.
+    Escalated,
+}
+
+/// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
+/// applied; carried in the command so apply stays pure).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlaTargets {
+    /// Time to acknowledge.
+    pub acknowledge_ns: u64,
+    /// Time to mitigate.
+    pub mitigate_ns: u64,
+    /// Time to resolve.
+    pub resolve_ns: u64,
+}
+
+/// An incident's SLA deadlines, wall-clock ns since the UTC epoch (0: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// Acknowledge by.
+    pub acknowledge_by: u64,
+    /// Mitigate by.
+    pub mitigate_by: u64,
+    /// Resolve by.
+    pub resolve_by: u64,
+}
+
+impl Deadlines {
+    /// The escalation tier an incident in `status` should be at, at wall time `now_ns`: 1, plus
+    /// one per missed deadline (acknowledge, mitigate, resolve), so at most 4.
+    pub fn due_tier(&self, status: Status, now_ns: u64) -> u32 {
+        let missed = |by: u64, reached: Status| by != 0 && now_ns > by && status < reached;
+        1 + u32::from(missed(self.acknowledge_by, Status::Acknowledged))
+            + u32::from(missed(self.mitigate_by, Status::Mitigated))
+            + u32::from(missed(self.resolve_by, Status::Resolved))
+    }
 }
 
 /// One entry in an incident's timeline.
@@ -161,6 +197,16 @@ pub struct Incident {
     /// RESTRICTED: affected customers (stored only in the home jurisdiction).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub customer_ids: Vec<String>,
+    /// SLA deadlines set at declaration (zero: no SLA).
+    #[serde(default)]
+    pub deadlines: Deadlines,
+    /// Current escalation tier: 1 on-call, 2 specialists, 3 regional lead, 4 global command.
+    #[serde(default = "first_tier")]
+    pub escalation_tier: u32,
+}
+
+fn first_tier() -> u32 {
+    1
 }
 
 /// A global incident's child in one region.
@@ -191,6 +237,7 @@ impl fmt::Display for Command {
             Op::Note(n) => format!("note {}", n.id),
             Op::DeclareGlobal(_) => "declare global".to_owned(),
             Op::LinkChild(l) => format!("link {} to {}", l.child_id, l.id),
+            Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -209,6 +256,19 @@ pub enum Op {
     DeclareGlobal(DeclareGlobal),
     /// Record that a global incident's child exists (global group only).
     LinkChild(LinkChild),
+    /// Move an incident up one escalation tier (proposed by the leader's escalator).
+    Escalate(Escalate),
+}
+
+/// Move incident `id` to escalation `tier` (exactly one above its current tier).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalate {
+    /// Which incident.
+    pub id: String,
+    /// The new tier.
+    pub tier: u32,
+    /// Why, e.g. "not acknowledged within 2s".
+    pub reason: String,
 }
 
 impl Op {
@@ -219,6 +279,7 @@ impl Op {
             Op::Update(u) => Some(&u.id),
             Op::Note(n) => Some(&n.id),
             Op::LinkChild(l) => Some(&l.id),
+            Op::Escalate(e) => Some(&e.id),
         }
     }
 }
@@ -247,6 +308,9 @@ pub struct Declare {
     /// RESTRICTED: see [`Incident::customer_ids`].
     #[serde(default)]
     pub customer_ids: Vec<String>,
+    /// SLA targets of its severity, resolved by the proposing node from the policy.
+    #[serde(default)]
+    pub sla: SlaTargets,
 }
 
 /// Declare a global incident over `regions`; it gets the id `global-<sequence>`.

@@ -96,6 +96,7 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::CommanderChanged => pb::EventKind::CommanderChanged,
         EventKind::Note => pb::EventKind::Note,
         EventKind::ChildLinked => pb::EventKind::ChildLinked,
+        EventKind::Escalated => pb::EventKind::Escalated,
     }
 }
 
@@ -192,6 +193,12 @@ pub fn incident(i: &Incident) -> pb::Incident {
         details: i.details.clone(),
         customer_ids: i.customer_ids.clone(),
         redaction: None,
+        sla: Some(pb::SlaDeadlines {
+            acknowledge_by_ns: i.deadlines.acknowledge_by,
+            mitigate_by_ns: i.deadlines.mitigate_by,
+            resolve_by_ns: i.deadlines.resolve_by,
+        }),
+        escalation_tier: i.escalation_tier,
     }
 }
 
@@ -228,6 +235,8 @@ mod tests {
             parent_id: String::new(),
             details: "secret".into(),
             customer_ids: vec!["c-1".into()],
+            deadlines: Default::default(),
+            escalation_tier: 1,
         }
     }
 

@@ -231,16 +231,18 @@ impl IncidentService for IncidentApi {
         let hops = Hops::of(&req);
         let msg = req.into_inner();
         let region = self.region_or_home(&msg.region)?;
+        let severity = convert::severity("severity", msg.severity).map_err(invalid)?;
         let op = Op::Declare(Declare {
             region: region.clone(),
             title: msg.title.clone(),
-            severity: convert::severity("severity", msg.severity).map_err(invalid)?,
+            severity,
             service: msg.service.clone(),
             commander: msg.commander.clone(),
             author: msg.author.clone(),
             parent_id: msg.parent_id.clone(),
             details: msg.details.clone(),
             customer_ids: msg.customer_ids.clone(),
+            sla: self.ctx.topology.sla_for(severity),
         });
         let request_id = msg.request_id.clone();
         self.write_incident(&region, hops, msg, request_id, op, |mut c, r| async move {

@@ -25,6 +25,8 @@ pub struct Options {
     pub keep_logs_after_snapshot: u64,
     /// Test-only clock offsets by node id, in milliseconds.
     pub clock_offsets_ms: HashMap<u64, i64>,
+    /// TOML appended to the cluster file (e.g. `[[sla]]` rules).
+    pub extra_config: String,
 }
 
 impl Default for Options {
@@ -35,6 +37,7 @@ impl Default for Options {
             snapshot_every: 5_000,
             keep_logs_after_snapshot: 1_000,
             clock_offsets_ms: HashMap::new(),
+            extra_config: String::new(),
         }
     }
 }
@@ -115,6 +118,8 @@ impl Cluster {
                 });
             }
         }
+        toml.push('\n');
+        toml.push_str(&opts.extra_config);
         let config = dir.path().join("cluster.toml");
         std::fs::write(&config, toml).expect("write cluster file");
         let mut c = Cluster {

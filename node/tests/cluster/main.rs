@@ -5,6 +5,7 @@ mod harness;
 mod audit;
 mod bad_input;
 mod clock;
+mod escalation;
 mod failover;
 mod global;
 mod regions;
