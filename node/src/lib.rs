@@ -6,13 +6,11 @@
 
 pub mod access_log;
 pub mod audit;
-pub mod clock_guard;
 pub mod config;
 pub mod domain;
-pub mod escalator;
 pub mod hlc;
+pub mod leader;
 pub mod node;
 pub mod peers;
 pub mod raft;
-pub mod saga;
 pub mod services;

@@ -126,9 +126,9 @@ pub async fn run(
         }
     }
 
-    tokio::spawn(crate::saga::run(ctx.clone()));
-    tokio::spawn(crate::clock_guard::run(ctx.clone()));
-    tokio::spawn(crate::escalator::run(ctx.clone()));
+    tokio::spawn(crate::leader::saga::run(ctx.clone()));
+    tokio::spawn(crate::leader::clock_guard::run(ctx.clone()));
+    tokio::spawn(crate::leader::escalator::run(ctx.clone()));
 
     let listener = TcpListener::bind(&me.addr)
         .await

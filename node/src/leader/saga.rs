@@ -14,7 +14,7 @@ use openraft::type_config::async_runtime::watch::WatchReceiver;
 use tonic::Request;
 
 use crate::domain::{GLOBAL_PREFIX, Incident, LinkChild, Op};
-use crate::services::{Group, NodeCtx, Route, convert, until_stopping};
+use crate::services::{Group, NodeCtx, Route, convert};
 
 /// How often the leader looks for unfinished sagas.
 const SCAN_EVERY: Duration = Duration::from_millis(200);
@@ -26,32 +26,28 @@ pub async fn run(ctx: Arc<NodeCtx>) {
     let Some(global) = ctx.groups.get(GLOBAL_PREFIX).cloned() else {
         return;
     };
-    let stop = until_stopping(ctx.stopping.clone());
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(SCAN_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = &mut stop => return,
+    super::every(ctx.stopping.clone(), SCAN_EVERY, || step(&ctx, &global)).await;
+}
+
+/// One scan: open every missing child while this node leads the global group.
+async fn step(ctx: &NodeCtx, global: &Group) {
+    if global.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+        return;
+    }
+    let pending: Vec<Incident> = match global.state.incidents() {
+        Ok(all) => all
+            .into_iter()
+            .filter(|i| i.children.iter().any(|c| c.incident_id.is_none()))
+            .collect(),
+        Err(e) => {
+            tracing::error!("saga: cannot read global incidents: {e}");
+            return;
         }
-        if global.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
-            continue;
-        }
-        let pending: Vec<Incident> = match global.state.incidents() {
-            Ok(all) => all
-                .into_iter()
-                .filter(|i| i.children.iter().any(|c| c.incident_id.is_none()))
-                .collect(),
-            Err(e) => {
-                tracing::error!("saga: cannot read global incidents: {e}");
-                continue;
-            }
-        };
-        for incident in pending {
-            for child in incident.children.iter().filter(|c| c.incident_id.is_none()) {
-                if let Err(e) = open_child(&ctx, &global, &incident, &child.region).await {
-                    tracing::warn!(global = %incident.id, region = %child.region, "saga step failed, will retry: {e}");
-                }
+    };
+    for incident in pending {
+        for child in incident.children.iter().filter(|c| c.incident_id.is_none()) {
+            if let Err(e) = open_child(ctx, global, &incident, &child.region).await {
+                tracing::warn!(global = %incident.id, region = %child.region, "saga step failed, will retry: {e}");
             }
         }
     }

@@ -11,55 +11,51 @@ use std::time::Duration;
 
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 
-use crate::services::{NodeCtx, until_stopping};
+use crate::services::NodeCtx;
 
 /// How often the guard looks.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs until the node stops.
 pub async fn run(ctx: Arc<NodeCtx>) {
-    let stop = until_stopping(ctx.stopping.clone());
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(CHECK_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = &mut stop => return,
-        }
-        let refused_by: BTreeSet<u64> = ctx.peers.clock_refused_by().into_iter().collect();
-        if refused_by.is_empty() {
+    super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx)).await;
+}
+
+/// One check of every group this node leads.
+async fn step(ctx: &NodeCtx) {
+    let refused_by: BTreeSet<u64> = ctx.peers.clock_refused_by().into_iter().collect();
+    if refused_by.is_empty() {
+        return;
+    }
+    for group in ctx.groups.values() {
+        let m = group.raft.metrics().borrow_watched().clone();
+        if m.current_leader != Some(ctx.id) {
             continue;
         }
-        for group in ctx.groups.values() {
-            let m = group.raft.metrics().borrow_watched().clone();
-            if m.current_leader != Some(ctx.id) {
-                continue;
-            }
-            let peers: BTreeSet<u64> = m
-                .membership_config
-                .membership()
-                .voter_ids()
-                .filter(|v| *v != ctx.id)
-                .collect();
-            if !out_of_bounds(&peers, &refused_by) {
-                continue;
-            }
-            let Some(to) = peers
-                .iter()
-                .find(|p| !refused_by.contains(p))
-                .or(peers.first())
-                .copied()
-            else {
-                continue;
-            };
-            tracing::warn!(
-                group = %group.name,
-                refused_by = ?refused_by.intersection(&peers).collect::<Vec<_>>(),
-                "clock out of bounds with most peers: handing leadership to node {to}"
-            );
-            if let Err(e) = group.raft.trigger().transfer_leader(to).await {
-                tracing::error!(group = %group.name, "leadership hand-over failed: {e}");
-            }
+        let peers: BTreeSet<u64> = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .filter(|v| *v != ctx.id)
+            .collect();
+        if !out_of_bounds(&peers, &refused_by) {
+            continue;
+        }
+        let Some(to) = peers
+            .iter()
+            .find(|p| !refused_by.contains(p))
+            .or(peers.first())
+            .copied()
+        else {
+            continue;
+        };
+        tracing::warn!(
+            group = %group.name,
+            refused_by = ?refused_by.intersection(&peers).collect::<Vec<_>>(),
+            "clock out of bounds with most peers: handing leadership to node {to}"
+        );
+        if let Err(e) = group.raft.trigger().transfer_leader(to).await {
+            tracing::error!(group = %group.name, "leadership hand-over failed: {e}");
         }
     }
 }

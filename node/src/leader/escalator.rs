@@ -1,0 +1,73 @@
+//! Leader work: escalate incidents whose SLA deadlines passed.
+//!
+//! While this node leads a region's group, it compares each open incident's deadlines with the
+//! wall clock and proposes one `Escalate` step at a time with request id `<id>/escalate/<tier>`.
+//! The step is state in the replicated log: a new leader re-proposes the same request id, which
+//! apply answers from its record, so each tier fires exactly once across leader changes.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use openraft::type_config::async_runtime::watch::WatchReceiver;
+
+use crate::domain::{Escalate, Op, Status, tier_name};
+use crate::services::{Group, NodeCtx, Route};
+
+/// How often the leader checks deadlines.
+const CHECK_EVERY: Duration = Duration::from_millis(200);
+
+/// Runs until the node stops.
+pub async fn run(ctx: Arc<NodeCtx>) {
+    let Ok(group) = ctx.home() else { return };
+    super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx, &group)).await;
+}
+
+/// One check: propose the next step for every open incident whose due tier is higher.
+async fn step(ctx: &NodeCtx, group: &Group) {
+    if group.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+        return;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let incidents = match group.state.incidents() {
+        Ok(all) => all,
+        Err(e) => {
+            tracing::error!("escalator: cannot read incidents: {e}");
+            return;
+        }
+    };
+    for inc in incidents {
+        if matches!(inc.status, Status::Resolved | Status::Closed) {
+            continue;
+        }
+        if inc.deadlines.due_tier(inc.status, now) <= inc.escalation_tier {
+            continue;
+        }
+        let tier = inc.escalation_tier + 1;
+        let missed = match tier {
+            2 => "not acknowledged",
+            3 => "not mitigated",
+            _ => "not resolved",
+        };
+        let op = Op::Escalate(Escalate {
+            id: inc.id.clone(),
+            tier,
+            reason: format!(
+                "{missed} within its {} SLA; paging {}",
+                inc.severity,
+                tier_name(tier)
+            ),
+        });
+        match ctx
+            .propose(group, &format!("{}/escalate/{tier}", inc.id), op)
+            .await
+        {
+            Ok(_) => tracing::info!(incident = %inc.id, tier, "escalated"),
+            Err(Route::Leader(_)) => break,
+            Err(Route::Fail(s)) => {
+                tracing::warn!(incident = %inc.id, tier, "escalation not applied: {}", s.message())
+            }
+        }
+    }
+}
