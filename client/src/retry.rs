@@ -51,7 +51,9 @@ pub fn is_transport_error(status: &tonic::Status) -> bool {
     std::error::Error::source(status).is_some()
 }
 
-/// Exponential backoff between attempts: 25 ms, doubling, at most 400 ms, with ±10 % jitter.
+/// Exponential backoff between attempts: 25 ms, doubling, at most 100 ms, with ±10 % jitter.
+/// The cap is low because the usual wait is an election (a few hundred ms): a long sleep would
+/// outlast it and add to failover time.
 ///
 /// Exists so retries neither hammer a struggling cluster nor wait longer than needed after a
 /// leader change (which usually settles within a few hundred milliseconds).
@@ -64,7 +66,7 @@ impl Backoff {
     /// First delay.
     pub const INITIAL: Duration = Duration::from_millis(25);
     /// Largest delay before jitter.
-    pub const CAP: Duration = Duration::from_millis(400);
+    pub const CAP: Duration = Duration::from_millis(100);
 
     /// A backoff that starts at [`Backoff::INITIAL`].
     pub fn new() -> Self {
@@ -177,7 +179,7 @@ mod tests {
     fn backoff_doubles_up_to_the_cap() {
         let mut b = Backoff::new();
         let got: Vec<u64> = (0..7).map(|_| b.next_base().as_millis() as u64).collect();
-        assert_eq!(got, vec![25, 50, 100, 200, 400, 400, 400]);
+        assert_eq!(got, vec![25, 50, 100, 100, 100, 100, 100]);
         let mut b = Backoff::new();
         for _ in 0..20 {
             let d = b.next_delay();

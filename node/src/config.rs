@@ -135,8 +135,8 @@ impl Default for RaftTimings {
     fn default() -> Self {
         Self {
             heartbeat_ms: 50,
-            election_min_ms: 200,
-            election_max_ms: 400,
+            election_min_ms: 150,
+            election_max_ms: 300,
             snapshot_every: 5_000,
             keep_logs_after_snapshot: 1_000,
             pre_vote: true,
