@@ -14,7 +14,7 @@
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
 //! | `sm`    | `au/<seq u64 BE>`                   | protobuf `AuditEntry` (hash chain)      |
 //! | `sm`    | `audit_head`                        | JSON (last seq, last hash)              |
-//! | `snap`  | `current`                           | JSON snapshot meta + data               |
+//! | `snap`  | `current_meta` / `current_data`     | JSON snapshot meta / raw snapshot data  |
 //! | `access`| (no group prefix) HLC wall + logical| JSON access record (node-local)         |
 
 /// Column family of Raft log entries.

@@ -36,8 +36,10 @@ enum SyncRequest {
 }
 
 impl WalSyncer {
-    /// Starts the sync thread for `db`.
+    /// Starts the sync thread for `db`. The thread holds only a weak handle, so the database is
+    /// always closed by its owners (never by this thread while the process exits).
     pub fn start(db: Arc<DB>) -> io::Result<Self> {
+        let db = Arc::downgrade(&db);
         let (tx, rx) = mpsc::channel::<SyncRequest>();
         let thread = std::thread::Builder::new()
             .name("icc-wal-sync".into())
@@ -51,7 +53,10 @@ impl WalSyncer {
                             SyncRequest::Stop => stop = true,
                         }
                     }
-                    let result = db.flush_wal(true).map_err(io_err);
+                    let result = match db.upgrade() {
+                        Some(db) => db.flush_wal(true).map_err(io_err),
+                        None => Err(io::Error::other("the database is closed")),
+                    };
                     metrics::record_wal_sync(waiting.len());
                     for callback in waiting {
                         let r = match &result {

@@ -27,7 +27,8 @@ use crate::domain::{self, Applied, Incident, Stamp, StateView, TimelineEvent};
 
 const APPLIED: &[u8] = b"applied";
 const SEQUENCE: &[u8] = b"seq";
-const CURRENT_SNAPSHOT: &[u8] = b"current";
+const SNAPSHOT_META: &[u8] = b"current_meta";
+const SNAPSHOT_DATA: &[u8] = b"current_data";
 const CHANGES_TRIMMED_BELOW: &[u8] = b"changes_trimmed_below";
 const AUDIT_HEAD: &[u8] = b"audit_head";
 
@@ -51,12 +52,6 @@ pub struct ChangeRecord {
 struct AppliedState {
     last_applied: Option<LogId>,
     membership: StoredMembership,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredSnapshot {
-    meta: SnapshotMeta,
-    data: Vec<u8>,
 }
 
 /// A raw RocksDB key/value pair.
@@ -285,6 +280,19 @@ impl StateMachine {
         Ok((result, change))
     }
 
+    /// Adds the latest snapshot (meta as JSON, data as raw bytes) to `batch`.
+    fn keep_snapshot(
+        &self,
+        batch: &mut WriteBatch,
+        meta: &SnapshotMeta,
+        data: &[u8],
+    ) -> io::Result<()> {
+        let snap = cf(self.db(), CF_SNAP)?;
+        batch.put_cf(snap, self.keys().key(SNAPSHOT_META), encode(meta)?);
+        batch.put_cf(snap, self.keys().key(SNAPSHOT_DATA), data);
+        Ok(())
+    }
+
     /// Encodes the group's `sm` range as seen by a consistent RocksDB snapshot.
     fn encode_state(&self) -> io::Result<(AppliedState, Vec<u8>)> {
         let snap = self.db().snapshot();
@@ -349,21 +357,13 @@ impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
             last_log_id: applied.last_applied,
             last_membership: applied.membership,
         };
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data,
-        };
-        self.db()
-            .put_cf(
-                cf(self.db(), CF_SNAP)?,
-                self.keys().key(CURRENT_SNAPSHOT),
-                encode(&stored)?,
-            )
-            .map_err(io_err)?;
-        tracing::info!(group_prefix = ?self.keys().prefix(), last = ?meta.last_log_id, bytes = stored.data.len(), "built snapshot");
+        let mut batch = WriteBatch::default();
+        self.keep_snapshot(&mut batch, &meta, &data)?;
+        self.db().write(batch).map_err(io_err)?;
+        tracing::info!(group = %self.keys().name(), last = ?meta.last_log_id, bytes = data.len(), "built snapshot");
         Ok(Snapshot {
             meta,
-            snapshot: stored.data,
+            snapshot: data,
         })
     }
 }
@@ -418,31 +418,29 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             membership: meta.last_membership.clone(),
         };
         batch.put_cf(sm, self.keys().key(APPLIED), encode(&applied)?);
-        let stored = StoredSnapshot {
-            meta: meta.clone(),
-            data: snapshot,
-        };
-        batch.put_cf(
-            cf(self.db(), CF_SNAP)?,
-            self.keys().key(CURRENT_SNAPSHOT),
-            encode(&stored)?,
-        );
+        self.keep_snapshot(&mut batch, meta, &snapshot)?;
         self.db().write(batch).map_err(io_err)?;
         tracing::info!(last = ?meta.last_log_id, "installed snapshot");
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
-        let bytes = self
+        let snap = cf(self.db(), CF_SNAP)?;
+        let meta = self
             .db()
-            .get_cf(cf(self.db(), CF_SNAP)?, self.keys().key(CURRENT_SNAPSHOT))
+            .get_cf(snap, self.keys().key(SNAPSHOT_META))
             .map_err(io_err)?;
-        let Some(bytes) = bytes else { return Ok(None) };
-        let stored: StoredSnapshot = decode(&bytes)?;
-        Ok(Some(Snapshot {
-            meta: stored.meta,
-            snapshot: stored.data,
-        }))
+        let data = self
+            .db()
+            .get_cf(snap, self.keys().key(SNAPSHOT_DATA))
+            .map_err(io_err)?;
+        match (meta, data) {
+            (Some(meta), Some(data)) => Ok(Some(Snapshot {
+                meta: decode(&meta)?,
+                snapshot: data,
+            })),
+            _ => Ok(None),
+        }
     }
 }
 
