@@ -1,5 +1,6 @@
 //! `icc`: the operator CLI for an icc incident command cluster. See `icc --help`.
 
+mod bench;
 mod cli;
 
 use std::process::ExitCode;

@@ -92,6 +92,8 @@ Examples:
     /// Check and export the tamper-evident audit log (a hash chain of every accepted command)
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Measure write throughput, latency and failover time of icc or etcd
+    Bench(super::bench::BenchArgs),
 }
 
 /// `icc audit ...`

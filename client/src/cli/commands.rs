@@ -41,6 +41,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         },
         Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
+        Command::Bench(a) => super::bench::bench(ctx, a).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! reporting. `main.rs` only parses the arguments and hands them to [`run`].
 
 pub mod args;
+mod bench;
 mod commands;
 mod parse;
 mod render;
