@@ -170,7 +170,7 @@ pub async fn run(
             gate,
         ))
         .add_service(reflection)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), signal);
+        .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), signal);
     // After the signal, connections get a bounded time to finish; then the node stops anyway.
     tokio::select! {
         r = server => r.context("gRPC server")?,
@@ -253,6 +253,22 @@ async fn start_group(
         state: GroupState::new(db.clone(), keys),
         changes,
         recovered: AtomicBool::new(false),
+    })
+}
+
+/// Accepted connections with Nagle's algorithm off. Serving our own listener bypasses tonic's
+/// TCP settings, and with Nagle on every small response waited for the peer's delayed ACK:
+/// about 40 ms per round trip (a 1-client write took 44 ms at p50 in `make bench`).
+fn no_delay(
+    incoming: TcpListenerStream,
+) -> impl futures::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures::StreamExt;
+    incoming.map(|conn| {
+        let conn = conn?;
+        if let Err(e) = conn.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY on an accepted connection: {e}");
+        }
+        Ok(conn)
     })
 }
 
