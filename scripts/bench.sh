@@ -104,7 +104,8 @@ say() { echo; echo "== $*"; }
 INTERFERENCE=()
 note_interference() {
   local busy
-  busy=$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 > 20 && $2 !~ /^(iccd|etcd|icc|ps|awk)$/ {printf "%s(%s%%) ", $2, $1}')
+  # CPU use over one second now (top's second sample), not ps's lifetime average.
+  busy=$(top -b -n 2 -d 1 -w 200 | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 20 && $12 !~ /^(iccd|etcd|icc|top)$/ {printf "%s(%s%%) ", $12, $9}')
   if [ -n "$busy" ]; then
     echo "  warning: other busy processes: $busy" >&2
     INTERFERENCE+=("$1: $busy")
