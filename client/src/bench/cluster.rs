@@ -389,6 +389,15 @@ fn status_label(s: &tonic::Status) -> String {
 
 fn icc_error_label(e: &ClientError) -> String {
     match e {
+        // These say little by their code alone; the start of the message tells causes apart.
+        ClientError::Rejected {
+            code: code @ (tonic::Code::Unknown | tonic::Code::Internal),
+            message,
+        } => format!(
+            "{}: {}",
+            code_words(*code),
+            message.chars().take(60).collect::<String>()
+        ),
         ClientError::Rejected { code, .. } => code_words(*code).to_string(),
         ClientError::Unreachable { .. } => "unreachable (deadline)".to_string(),
         ClientError::Config(_) => "configuration".to_string(),

@@ -195,9 +195,12 @@ pub struct Generator {
     note: SizeRange,
     /// Number of the client's current incident, counting its declares.
     incident_no: u64,
-    /// The current incident's id: icc's answer once known (see [`Generator::declared`]), a
-    /// placeholder of similar length before (etcd never learns one).
-    incident_id: String,
+    /// The current incident's id as icc gave it (see [`Generator::declared`]). Stays on the
+    /// last incident icc confirmed when a declare fails, so appends never name a missing one.
+    known_id: Option<String>,
+    /// A stand-in of similar length for the last declared incident, for targets that never
+    /// learn an id (etcd).
+    placeholder_id: String,
     /// Severity the current incident has (updates toggle it between sev2 and sev3).
     severity: Severity,
     /// Counts every request, for keys and titles.
@@ -218,7 +221,8 @@ impl Generator {
             mix,
             note,
             incident_no: 0,
-            incident_id: String::new(),
+            known_id: None,
+            placeholder_id: String::new(),
             severity: Severity::Sev3,
             seq: 0,
         }
@@ -246,8 +250,7 @@ impl Generator {
     pub fn declare(&mut self) -> Request {
         self.seq += 1;
         self.incident_no += 1;
-        self.incident_id = format!("c{}-{:06}", self.client, self.incident_no);
-        self.severity = Severity::Sev3;
+        self.placeholder_id = format!("c{}-{:06}", self.client, self.incident_no);
         Request {
             kind: OpKind::Declare,
             icc: IccRequest::Declare(DeclareIncidentRequest {
@@ -277,7 +280,7 @@ impl Generator {
             kind: OpKind::Append,
             icc: IccRequest::Append(AppendTimelineRequest {
                 request_id: uuid::Uuid::new_v4().to_string(),
-                id: self.incident_id.clone(),
+                id: self.incident_id(),
                 author: AUTHOR.into(),
                 text: String::from_utf8_lossy(&text).into_owned(),
                 ..Default::default()
@@ -297,7 +300,7 @@ impl Generator {
             kind: OpKind::Update,
             icc: IccRequest::Update(UpdateIncidentRequest {
                 request_id: uuid::Uuid::new_v4().to_string(),
-                id: self.incident_id.clone(),
+                id: self.incident_id(),
                 severity: Some(self.severity.into()),
                 reason: format!("bench: re-assessed impact, step {}", self.seq),
                 author: AUTHOR.into(),
@@ -309,7 +312,8 @@ impl Generator {
 
     /// Records the id icc gave the incident of the last declare.
     pub fn declared(&mut self, id: String) {
-        self.incident_id = id;
+        self.known_id = Some(id);
+        self.severity = Severity::Sev3;
     }
 
     /// An update failed: the incident's severity may not be what the client believes, so the
@@ -319,6 +323,13 @@ impl Generator {
             Severity::Sev2 => Severity::Sev3,
             _ => Severity::Sev2,
         };
+    }
+
+    /// The id appends and updates name.
+    fn incident_id(&self) -> String {
+        self.known_id
+            .clone()
+            .unwrap_or_else(|| self.placeholder_id.clone())
     }
 
     fn incident_key(&self) -> String {
@@ -412,6 +423,28 @@ mod tests {
         }
         // The payload etcd gets is the icc request's encoding: note size plus ~70 bytes.
         assert!(sizes.iter().all(|&s| (256..1024 + 128).contains(&s)));
+    }
+
+    #[test]
+    fn a_failed_declare_keeps_the_confirmed_incident() {
+        let mix: Mix = "append=1".parse().unwrap();
+        let size = SizeRange { min: 8, max: 8 };
+        let mut g = Generator::new(3, 1, mix.clone(), size);
+        g.declare();
+        g.declared("us-east-000007".into());
+        g.declare(); // icc never confirms this one
+        match g.append().icc {
+            IccRequest::Append(a) => assert_eq!(a.id, "us-east-000007"),
+            other => panic!("{other:?}"),
+        }
+        // Without any confirmed id (etcd) the placeholder of the last declare is used.
+        let mut e = Generator::new(3, 1, mix, size);
+        e.declare();
+        e.declare();
+        match e.append().icc {
+            IccRequest::Append(a) => assert_eq!(a.id, "c3-000002"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
