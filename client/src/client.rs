@@ -18,7 +18,7 @@ use icc_proto::v1::{
     VerifyAuditRequest, VerifyAuditResponse,
 };
 use tokio::time::Instant;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::{Request, Response};
 
 use crate::config::{ClientConfig, display_endpoint, normalize_endpoint};
@@ -436,6 +436,7 @@ impl Client {
                         req.set_timeout(per_attempt);
                     }
                     self.inner.hlc.stamp(req.metadata_mut());
+                    self.authorize(req.metadata_mut())?;
                     match tokio::time::timeout(per_attempt, call(channel, req)).await {
                         Ok(Ok(resp)) => {
                             self.inner.hlc.observe_metadata(resp.metadata());
@@ -543,22 +544,53 @@ impl Client {
         Some(ep)
     }
 
+    /// Adds the bearer token, if configured, to a request's metadata.
+    pub(crate) fn authorize(
+        &self,
+        md: &mut tonic::metadata::MetadataMap,
+    ) -> Result<(), ClientError> {
+        if let Some(token) = &self.inner.config.token {
+            let value = tonic::metadata::MetadataValue::try_from(format!("Bearer {}", token.0))
+                .map_err(|_| {
+                    ClientError::Config("token: must be printable ASCII without spaces".into())
+                })?;
+            md.insert("authorization", value);
+        }
+        Ok(())
+    }
+
     /// The cached channel for an endpoint, created lazily (no connection is made here).
     fn channel(&self, endpoint: &str) -> Result<Channel, ClientError> {
         let mut st = self.state();
         if let Some(ch) = st.channels.get(endpoint) {
             return Ok(ch.clone());
         }
-        let ch = Endpoint::from_shared(endpoint.to_string())
-            .map_err(|e| {
-                ClientError::Config(format!("endpoint `{}`: {e}", display_endpoint(endpoint)))
-            })?
+        let bad = |e: tonic::transport::Error| {
+            ClientError::Config(format!("endpoint `{}`: {e}", display_endpoint(endpoint)))
+        };
+        let mut ep = match &self.inner.config.tls {
+            None => Endpoint::from_shared(endpoint.to_string()).map_err(bad)?,
+            Some(tls) => {
+                let https = format!("https://{}", display_endpoint(endpoint));
+                let mut cfg = ClientTlsConfig::new()
+                    .ca_certificate(Certificate::from_pem(&tls.ca))
+                    .domain_name(icc_proto::security::NODE_SERVER_NAME);
+                if let Some((cert, key)) = &tls.identity {
+                    cfg = cfg.identity(Identity::from_pem(cert, key));
+                }
+                Endpoint::from_shared(https)
+                    .map_err(bad)?
+                    .tls_config(cfg)
+                    .map_err(bad)?
+            }
+        };
+        ep = ep
             .connect_timeout(self.inner.config.connect_timeout)
             .tcp_nodelay(true)
             .http2_keep_alive_interval(Duration::from_secs(10))
             .keep_alive_timeout(Duration::from_secs(5))
-            .keep_alive_while_idle(true)
-            .connect_lazy();
+            .keep_alive_while_idle(true);
+        let ch = ep.connect_lazy();
         st.channels.insert(endpoint.to_string(), ch.clone());
         Ok(ch)
     }

@@ -28,6 +28,7 @@
 //! # }
 //! ```
 
+pub mod certs;
 mod client;
 mod config;
 mod error;
@@ -36,7 +37,9 @@ mod retry;
 mod watch;
 
 pub use client::Client;
-pub use config::{ClientConfig, DEFAULT_ENDPOINTS, display_endpoint, normalize_endpoint};
+pub use config::{
+    BearerToken, ClientConfig, ClientTls, DEFAULT_ENDPOINTS, display_endpoint, normalize_endpoint,
+};
 pub use error::{ClientError, EndpointFailure, code_words};
 pub use hlc::{HlcTracker, cmp_hlc};
 pub use retry::{Backoff, Verdict, classify, is_transport_error};

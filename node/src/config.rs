@@ -41,6 +41,12 @@ pub struct ClusterConfig {
     /// SLA targets per severity (defaults: SEV1 5 min / 1 h / 4 h ... SEV4 4 h / 3 d / 7 d).
     #[serde(default)]
     pub sla: Vec<SlaRule>,
+    /// Where this node's TLS material is (or the explicit plaintext switch).
+    #[serde(default)]
+    pub tls: crate::security::config::TlsSection,
+    /// Bootstrap administrators and how fresh each node's copy of the bindings is.
+    #[serde(default)]
+    pub security: crate::security::config::SecuritySection,
 }
 
 /// SLA targets of one severity, in seconds from declaration; 0 means no target.

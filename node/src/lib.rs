@@ -13,4 +13,5 @@ pub mod leader;
 pub mod node;
 pub mod peers;
 pub mod raft;
+pub mod security;
 pub mod services;

@@ -23,7 +23,10 @@ enum LogFormat {
     version,
     after_help = "EXAMPLES:\n  iccd --config deploy/local/cluster.toml --node-id 1 --data-dir .icc-run/node1\n\n\
 The lowest-id node initialises the Raft group the first time the cluster starts; later starts\n\
-reuse the data directory. SIGTERM or SIGINT stops the node cleanly."
+reuse the data directory. SIGTERM or SIGINT stops the node cleanly.\n\n\
+Nodes talk mutual TLS with the cluster CA: set [tls] ca/cert/key in the cluster file (paths may\n\
+contain {id}) or --tls-ca/--tls-cert/--tls-key (create them with `icc certs init` and\n\
+`icc certs issue --node <id>`). Plaintext only with --insecure-plaintext."
 )]
 struct Args {
     /// Cluster file (TOML): region, nodes, Raft timings.
@@ -41,6 +44,19 @@ struct Args {
     /// Log filter, e.g. `info` or `icc_node=debug,openraft=warn`.
     #[arg(long, env = "RUST_LOG", default_value = "info,openraft=warn")]
     log: String,
+    /// The cluster CA certificate (PEM); overrides `[tls] ca` in the cluster file.
+    #[arg(long, env = "ICCD_TLS_CA", value_name = "FILE")]
+    tls_ca: Option<PathBuf>,
+    /// This node's certificate (PEM, from `icc certs issue --node <id>`); overrides `[tls] cert`.
+    #[arg(long, env = "ICCD_TLS_CERT", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// This node's private key (PEM); overrides `[tls] key`.
+    #[arg(long, env = "ICCD_TLS_KEY", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// INSECURE: serve and dial plaintext with no authentication and no authorization. Only
+    /// for benchmarks and debugging on a trusted machine; the node logs a warning at start.
+    #[arg(long)]
+    insecure_plaintext: bool,
     /// TEST ONLY: shift this node's wall clock by this many milliseconds (may be negative) to
     /// exercise clock-skew handling without touching the machine clock. Never use in production.
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, hide = true)]
@@ -77,6 +93,12 @@ fn main() -> std::process::ExitCode {
         node_id: args.node_id,
         data_dir: args.data_dir,
         test_clock_offset_ms: args.test_only_clock_offset_ms,
+        tls: icc_node::security::tls::TlsFlags {
+            ca: args.tls_ca,
+            cert: args.tls_cert,
+            key: args.tls_key,
+            insecure_plaintext: args.insecure_plaintext,
+        },
     };
     let result = runtime.block_on(run(opts, shutdown_signal()));
     // Drop every task (and with them the last handles on RocksDB) before the process exits.

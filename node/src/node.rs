@@ -28,6 +28,9 @@ use crate::raft::network::NetworkFactory;
 use crate::raft::service::{GroupRegistry, RaftApi};
 use crate::raft::state_machine::{GroupState, StateMachine};
 use crate::raft::{NodeInfo, Raft, db};
+use crate::security::authn::{Audience, Authenticate};
+use crate::security::policy::PolicyHandle;
+use crate::security::tls::{TlsFlags, Transport};
 use crate::services::audit::AuditApi;
 use crate::services::cluster::ClusterApi;
 use crate::services::incidents::IncidentApi;
@@ -43,6 +46,8 @@ pub struct NodeOptions {
     pub data_dir: PathBuf,
     /// Shift of this node's wall clock, in milliseconds (tests only; 0 in production).
     pub test_clock_offset_ms: i64,
+    /// TLS files from the command line (override the cluster file's `[tls]`).
+    pub tls: TlsFlags,
 }
 
 /// Runs the node until `shutdown` resolves.
@@ -62,6 +67,16 @@ pub async fn run(
         );
     }
 
+    let transport = Transport::resolve(&topology.tls, &opts.tls, opts.node_id)?;
+    if !transport.is_secure() {
+        tracing::warn!(
+            "INSECURE PLAINTEXT: TLS, authentication and authorization are OFF on this node; \
+             anyone who reaches {} can read and change everything. Never run like this in production.",
+            me.addr
+        );
+    }
+    let policy = PolicyHandle::new(topology.security.admins.clone());
+
     let db = db::open(&opts.data_dir.join("rocksdb")).context("opening storage")?;
     let offset = Duration::from_millis(opts.test_clock_offset_ms.unsigned_abs());
     let clock = Arc::new(NodeClock::new(
@@ -70,7 +85,7 @@ pub async fn run(
         offset,
         opts.test_clock_offset_ms < 0,
     ));
-    let peers = Arc::new(Peers::new(clock.clone()));
+    let peers = Arc::new(Peers::new(clock.clone(), transport.peer_client()));
     let syncer = WalSyncer::start(db.clone()).context("starting the WAL sync thread")?;
 
     // The node's region group, and the global group where it is a voter.
@@ -140,6 +155,14 @@ pub async fn run(
         .build_v1()
         .context("reflection service")?;
     let gate = HlcGate(clock);
+    let secure = transport.is_secure();
+    let auth = |audience| Authenticate::new(gate.clone(), secure, policy.clone(), audience);
+    let mut builder = tonic::transport::Server::builder();
+    if let Some(tls) = transport.server() {
+        builder = builder
+            .tls_config(tls)
+            .context("server TLS configuration")?;
+    }
     let rafts: Vec<Raft> = ctx.groups.values().map(|g| g.raft.clone()).collect();
     let signal = {
         let rafts = rafts.clone();
@@ -151,23 +174,23 @@ pub async fn run(
             }
         }
     };
-    let server = tonic::transport::Server::builder()
+    let server = builder
         .add_service(IncidentServiceServer::with_interceptor(
             IncidentApi::new(ctx.clone()),
-            gate.clone(),
+            auth(Audience::Anyone),
         ))
         .add_service(AuditServiceServer::with_interceptor(
             AuditApi::new(ctx.clone()),
-            gate.clone(),
+            auth(Audience::Anyone),
         ))
         .add_service(ClusterServiceServer::with_interceptor(
             ClusterApi::new(ctx.clone()),
-            gate.clone(),
+            auth(Audience::Anyone),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             RaftServiceServer::new(RaftApi::new(registry, stop_rx.clone()))
                 .max_decoding_message_size(64 << 20),
-            gate,
+            auth(Audience::NodesOnly),
         ))
         .add_service(reflection)
         .serve_with_incoming_shutdown(no_delay(TcpListenerStream::new(listener)), signal);

@@ -12,7 +12,7 @@ use icc_proto::v1::raft_service_client::RaftServiceClient;
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::service::interceptor::InterceptedService;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
 
 use crate::hlc::NodeClock;
@@ -43,6 +43,7 @@ pub type PeerChannel = InterceptedService<Channel, StampOutgoing>;
 /// Cached channels to peers, by address.
 pub struct Peers {
     clock: Arc<NodeClock>,
+    tls: Option<ClientTlsConfig>,
     channels: Mutex<HashMap<String, Channel>>,
     refusals: Mutex<HashMap<u64, Instant>>,
 }
@@ -51,10 +52,12 @@ pub struct Peers {
 pub const CLOCK_REFUSAL_WINDOW: Duration = Duration::from_secs(3);
 
 impl Peers {
-    /// An empty cache; channels are created on first use and connect lazily.
-    pub fn new(clock: Arc<NodeClock>) -> Self {
+    /// An empty cache; channels are created on first use and connect lazily, with mutual TLS
+    /// when `tls` is given (every node presents its node certificate to its peers).
+    pub fn new(clock: Arc<NodeClock>, tls: Option<ClientTlsConfig>) -> Self {
         Self {
             clock,
+            tls,
             channels: Mutex::new(HashMap::new()),
             refusals: Mutex::new(HashMap::new()),
         }
@@ -81,8 +84,17 @@ impl Peers {
         let channel = match map.get(addr) {
             Some(c) => c.clone(),
             None => {
-                let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-                    .map_err(|e| Status::internal(format!("bad peer address {addr}: {e}")))?
+                let bad = |e: tonic::transport::Error| {
+                    Status::internal(format!("bad peer address {addr}: {e}"))
+                };
+                let endpoint = match &self.tls {
+                    None => Endpoint::from_shared(format!("http://{addr}")).map_err(bad)?,
+                    Some(tls) => Endpoint::from_shared(format!("https://{addr}"))
+                        .map_err(bad)?
+                        .tls_config(tls.clone())
+                        .map_err(bad)?,
+                };
+                let endpoint = endpoint
                     .connect_timeout(Duration::from_millis(500))
                     .tcp_nodelay(true)
                     .http2_keep_alive_interval(Duration::from_secs(10))

@@ -54,6 +54,80 @@ impl v1::Hlc {
     }
 }
 
+/// How identities are named in certificates and on the wire, shared by the tool that issues
+/// certificates (`icc certs`) and the node that recognises them, so both agree on one scheme.
+///
+/// - A **node** certificate has the subject CN `node-<id>`, the DNS SAN [`NODE_SERVER_NAME`]
+///   (every node's; clients and peers verify a server against it, whatever its address) and
+///   the extended key usages serverAuth and clientAuth.
+/// - A **client** certificate has the subject CN `<identity>` (never starting with `node-`)
+///   and only the clientAuth key usage, so it can neither serve as a node nor pass as one.
+pub mod security {
+    /// The DNS name every node certificate carries and every client checks the server for.
+    pub const NODE_SERVER_NAME: &str = "node.icc";
+
+    /// Metadata key with the identity a request acts for. Set by the node that authenticated
+    /// the original caller when it forwards or routes the request; accepted only from a peer
+    /// presenting a node certificate.
+    pub const CALLER_METADATA_KEY: &str = "icc-caller";
+
+    /// Prefix of node identities (`node-<id>`); reserved, no client may take it.
+    pub const NODE_PREFIX: &str = "node-";
+
+    /// The identity (certificate CN) of node `id`.
+    pub fn node_identity(id: u64) -> String {
+        format!("{NODE_PREFIX}{id}")
+    }
+
+    /// The node id of a node identity (`node-7` -> 7).
+    pub fn node_id_of(identity: &str) -> Option<u64> {
+        let digits = identity.strip_prefix(NODE_PREFIX)?;
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        digits.parse().ok()
+    }
+
+    /// Checks a client identity: 1-64 characters of `a-z 0-9 . _ -`, starting with a letter or
+    /// digit, and not in the reserved `node-` namespace.
+    pub fn check_client_identity(name: &str) -> Result<(), String> {
+        let ok_chars = name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b));
+        if name.is_empty() || name.len() > 64 {
+            return Err("identity: must be 1 to 64 characters".into());
+        }
+        if !ok_chars || !name.as_bytes()[0].is_ascii_alphanumeric() {
+            return Err(
+                "identity: only a-z, 0-9, '.', '_' and '-', starting with a letter or digit".into(),
+            );
+        }
+        if name.starts_with(NODE_PREFIX) {
+            return Err(format!(
+                "identity: names starting with {NODE_PREFIX:?} are reserved for nodes"
+            ));
+        }
+        Ok(())
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn node_and_client_names_do_not_overlap() {
+            assert_eq!(node_id_of(&node_identity(7)), Some(7));
+            assert_eq!(node_id_of("node-"), None);
+            assert_eq!(node_id_of("node-7x"), None);
+            assert!(check_client_identity("alice").is_ok());
+            assert!(check_client_identity("node-7").is_err());
+            assert!(check_client_identity("Alice").is_err());
+            assert!(check_client_identity("").is_err());
+            assert!(check_client_identity("-x").is_err());
+        }
+    }
+}
+
 /// The audit chain's hash, shared by the node that writes entries and every tool that checks
 /// them, so both compute it the same way.
 pub mod audit {

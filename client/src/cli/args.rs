@@ -52,6 +52,26 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "NAME")]
     pub author: Option<String>,
 
+    /// Cluster CA certificate to verify nodes with [env: ICC_CA] [config: ca]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+
+    /// Client certificate naming who you are (from `icc certs issue --client`) [env: ICC_CERT] [config: cert]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+
+    /// Private key of --cert [env: ICC_KEY] [config: key]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key: Option<PathBuf>,
+
+    /// Bearer token (from `icc rbac token create`), instead of a client certificate [env: ICC_TOKEN] [config: token]
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
+
+    /// INSECURE: talk plaintext, to a cluster started with --insecure-plaintext [env: ICC_INSECURE_PLAINTEXT=1]
+    #[arg(long, global = true)]
+    pub insecure_plaintext: bool,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -94,6 +114,58 @@ Examples:
     Audit(AuditCmd),
     /// Measure write throughput, latency and failover time of icc or etcd
     Bench(super::bench::BenchArgs),
+    /// Create the cluster CA and issue node and client certificates (local files, no cluster needed)
+    #[command(subcommand)]
+    Certs(CertsCmd),
+}
+
+/// `icc certs ...`
+#[derive(Debug, Subcommand)]
+pub enum CertsCmd {
+    /// Create a cluster CA in DIR and a client certificate for the bootstrap admin `admin`
+    #[command(after_help = "\
+Writes DIR/ca.crt, DIR/ca.key (keep it private), DIR/admin.crt and DIR/admin.key.
+The cluster file's [security] admins (default [\"admin\"]) makes `admin` an administrator.
+
+Example:
+  icc certs init --dir certs && for n in 1 2 3; do icc certs issue --dir certs --node $n; done")]
+    Init(CertsInitArgs),
+    /// Issue a node certificate (--node ID) or a client certificate (--client NAME) from DIR's CA
+    #[command(after_help = "\
+Node certificates: CN node-<id>, DNS name node.icc (what clients check), localhost, 127.0.0.1
+and any --san. Client certificates: CN <name>, client authentication only; the name is the
+identity role bindings refer to (`icc rbac bind --identity <name> ...`).
+
+Examples:
+  icc certs issue --dir .icc-run/certs --client alice
+  icc --cert .icc-run/certs/alice.crt --key .icc-run/certs/alice.key incident list")]
+    Issue(CertsIssueArgs),
+}
+
+/// Arguments of `icc certs init`.
+#[derive(Debug, Args)]
+pub struct CertsInitArgs {
+    /// Directory for the CA and certificates (created if missing)
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// Arguments of `icc certs issue`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("who").required(true).args(["node", "client"])))]
+pub struct CertsIssueArgs {
+    /// Directory holding ca.crt and ca.key
+    #[arg(long, value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Issue the certificate of this node id
+    #[arg(long, value_name = "ID")]
+    pub node: Option<u64>,
+    /// Issue a client certificate for this identity (a-z, 0-9, '.', '_', '-')
+    #[arg(long, value_name = "NAME")]
+    pub client: Option<String>,
+    /// More DNS names or IP addresses of the node (repeatable; node certificates only)
+    #[arg(long, value_name = "NAME_OR_IP", requires = "node")]
+    pub san: Vec<String>,
 }
 
 /// `icc audit ...`

@@ -42,6 +42,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
         Command::Bench(a) => super::bench::bench(ctx, a).await,
+        Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
     }
 }
 

@@ -3,11 +3,13 @@
 
 pub mod args;
 mod bench;
+mod certs_cmd;
 mod commands;
 mod parse;
 mod render;
 mod settings;
 mod table;
+mod tls_settings;
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -73,6 +75,8 @@ pub struct Ctx {
     output: Output,
     author: String,
     endpoints: Endpoints,
+    /// How the client authenticates, for hints ("certificate ...", "bearer token").
+    credentials: String,
 }
 
 impl Ctx {
@@ -89,6 +93,14 @@ impl Ctx {
                     Code::Unimplemented => {
                         f.hint("the node may run a different icc version than this CLI")
                     }
+                    Code::Unauthenticated => f.hint(format!(
+                        "the cluster did not accept your credentials ({}); use --cert/--key from \
+                         `icc certs issue --client NAME` or --token from `icc rbac token create`",
+                        self.credentials
+                    )),
+                    Code::PermissionDenied => f.hint(
+                        "ask an admin for a role binding: `icc rbac bind --identity NAME --role ROLE --regions ...`",
+                    ),
                     _ => f,
                 }
             }
@@ -138,9 +150,13 @@ impl Ctx {
 
 /// Runs a parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> ExitCode {
-    let result = match setup(&cli) {
-        Ok(ctx) => commands::dispatch(&ctx, cli.command).await,
-        Err(f) => Err(f),
+    let result = match cli.command {
+        // Local files only: no endpoints, no TLS settings needed.
+        args::Command::Certs(cmd) => certs_cmd::run(cmd, cli.output),
+        _ => match setup(&cli) {
+            Ok(ctx) => commands::dispatch(&ctx, cli.command).await,
+            Err(f) => Err(f),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -165,7 +181,29 @@ fn setup(cli: &Cli) -> Result<Ctx, Failure> {
                 Failure::usage(e).hint("endpoints look like 127.0.0.1:7001 or http://node-1:7001")
             })?;
     let author = settings::resolve_author(cli.author.as_deref(), &env);
-    let config = ClientConfig::new(endpoints.list.clone()).with_deadline(cli.timeout);
+    let flags = tls_settings::SecurityFlags {
+        ca: cli.ca.clone(),
+        cert: cli.cert.clone(),
+        key: cli.key.clone(),
+        token: cli.token.clone(),
+        insecure_plaintext: cli.insecure_plaintext,
+    };
+    let security = tls_settings::resolve(
+        &flags,
+        settings::config_file(cli.config.as_deref(), &env),
+        &env,
+    )
+    .map_err(|e| {
+        Failure::usage(e)
+            .hint("a cluster started by `make run` needs: export ICC_CONFIG=$PWD/.icc-run/icc.toml")
+    })?;
+    let mut config = ClientConfig::new(endpoints.list.clone()).with_deadline(cli.timeout);
+    if let Some(tls) = security.tls {
+        config = config.with_tls(tls);
+    }
+    if let Some(token) = security.token {
+        config = config.with_token(token);
+    }
     let client = Client::new(config).map_err(|e| {
         let hint = match &endpoints.source {
             EndpointSource::Default => "the built-in default endpoints were used".to_string(),
@@ -178,5 +216,6 @@ fn setup(cli: &Cli) -> Result<Ctx, Failure> {
         output: cli.output,
         author,
         endpoints,
+        credentials: security.described,
     })
 }

@@ -114,6 +114,21 @@ pub fn resolve_endpoints(
     })
 }
 
+/// The config file in use and whether it must exist: `--config`, else `ICC_CONFIG` (both must
+/// exist), else `~/.config/icc/config.toml` (may be missing).
+pub fn config_file(
+    config_flag: Option<&Path>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<(PathBuf, bool)> {
+    match config_flag
+        .map(Path::to_path_buf)
+        .or_else(|| env(ENV_CONFIG).filter(|s| !s.is_empty()).map(PathBuf::from))
+    {
+        Some(p) => Some((p, true)),
+        None => default_config_path(env).map(|p| (p, false)),
+    }
+}
+
 /// `~/.config/icc/config.toml`, if the home directory is known.
 pub fn default_config_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
     env("HOME").filter(|h| !h.is_empty()).map(|h| {

@@ -64,9 +64,7 @@ async fn a_peer_two_seconds_ahead_is_refused_and_does_not_lead() {
     .await;
 
     // A hand-made request carrying a stamp 2 s ahead gets the same refusal from any node.
-    let mut raw = IncidentServiceClient::connect(format!("http://{}", cluster.addr(leader)))
-        .await
-        .expect("connect");
+    let mut raw = IncidentServiceClient::new(cluster.raw_channel(leader, Some("admin")).await);
     let ahead = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")

@@ -9,7 +9,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
-use icc_client::{Client, ClientConfig};
+use icc_client::{Client, ClientConfig, ClientTls};
 use icc_proto::v1::{Consistency, DeclareIncidentRequest, NodeStatus, Severity};
 
 /// How long any wait may take before the test fails (a bound against hangs, not a speed check).
@@ -54,6 +54,8 @@ pub struct Node {
 
 pub struct Cluster {
     dir: tempfile::TempDir,
+    /// The cluster's CA and certificates (`ca.crt`, `node-<id>.crt`, `admin.crt`, ...).
+    pub certs: PathBuf,
     config: PathBuf,
     opts: Options,
     pub nodes: Vec<Node>,
@@ -118,12 +120,23 @@ impl Cluster {
                 });
             }
         }
+        // Mutual TLS, as in production: a CA per cluster, one certificate per node.
+        let certs = dir.path().join("certs");
+        icc_client::certs::init(&certs).expect("cluster CA");
+        for n in &nodes {
+            icc_client::certs::issue_node(&certs, n.id, &[]).expect("node certificate");
+        }
+        toml.push_str(&format!(
+            "\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/node-{{id}}.crt\"\nkey = \"{c}/node-{{id}}.key\"\n",
+            c = certs.display()
+        ));
         toml.push('\n');
         toml.push_str(&opts.extra_config);
         let config = dir.path().join("cluster.toml");
         std::fs::write(&config, toml).expect("write cluster file");
         let mut c = Cluster {
             dir,
+            certs,
             config,
             opts,
             nodes,
@@ -227,16 +240,71 @@ impl Cluster {
         self.nodes.iter().map(|n| n.addr.clone()).collect()
     }
 
+    /// The TLS material of client `identity` (its certificate issued on first use).
+    pub fn tls_of(&self, identity: &str) -> ClientTls {
+        let cert = self.certs.join(format!("{identity}.crt"));
+        if !cert.exists() {
+            icc_client::certs::issue_client(&self.certs, identity).expect("client certificate");
+        }
+        let key = self.certs.join(format!("{identity}.key"));
+        ClientTls::from_files(&self.certs.join("ca.crt"), Some((&cert, &key))).expect("tls files")
+    }
+
+    /// Client settings for `endpoints` as the bootstrap admin (client certificate `admin`).
+    pub fn client_config<I, S>(&self, endpoints: I) -> ClientConfig
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        ClientConfig::new(endpoints).with_tls(self.tls_of("admin"))
+    }
+
+    /// A client over every node acting as `identity` (client certificate from the cluster CA).
+    pub fn client_as(&self, identity: &str) -> Client {
+        Client::new(
+            ClientConfig::new(self.endpoints())
+                .with_tls(self.tls_of(identity))
+                .with_deadline(Duration::from_secs(20)),
+        )
+        .expect("client")
+    }
+
     /// A client over every node, as an operator would configure it.
     pub fn client(&self) -> Client {
-        Client::new(ClientConfig::new(self.endpoints()).with_deadline(Duration::from_secs(20)))
-            .expect("client")
+        Client::new(
+            self.client_config(self.endpoints())
+                .with_deadline(Duration::from_secs(20)),
+        )
+        .expect("client")
     }
 
     /// A client that talks to one node only.
     pub fn client_of(&self, id: u64) -> Client {
-        Client::new(ClientConfig::new([self.addr(id)]).with_deadline(Duration::from_secs(20)))
-            .expect("client")
+        Client::new(
+            self.client_config([self.addr(id)])
+                .with_deadline(Duration::from_secs(20)),
+        )
+        .expect("client")
+    }
+
+    /// A raw TLS channel to node `id`, presenting `identity`'s client certificate (or none).
+    pub async fn raw_channel(&self, id: u64, identity: Option<&str>) -> tonic::transport::Channel {
+        let ca = std::fs::read(self.certs.join("ca.crt")).expect("ca");
+        let mut tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(ca))
+            .domain_name(icc_proto::security::NODE_SERVER_NAME);
+        if let Some(who) = identity {
+            let t = self.tls_of(who);
+            let (cert, key) = t.identity.expect("identity");
+            tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+        }
+        tonic::transport::Endpoint::from_shared(format!("https://{}", self.addr(id)))
+            .expect("endpoint")
+            .tls_config(tls)
+            .expect("tls config")
+            .connect()
+            .await
+            .expect("connect")
     }
 
     /// A node's log, for failure messages.
@@ -269,9 +337,11 @@ impl Cluster {
 
     /// A node's own status in `group` (None while it does not answer).
     pub async fn group_status_of(&self, id: u64, group: &str) -> Option<NodeStatus> {
-        let c =
-            Client::new(ClientConfig::new([self.addr(id)]).with_deadline(Duration::from_secs(1)))
-                .ok()?;
+        let c = Client::new(
+            self.client_config([self.addr(id)])
+                .with_deadline(Duration::from_secs(1)),
+        )
+        .ok()?;
         let s = c.cluster_status(true).await.ok()?;
         s.groups
             .into_iter()
@@ -418,9 +488,12 @@ pub async fn ids_on(cluster: &Cluster, id: u64) -> Option<Vec<String>> {
         page_size: 1000,
         ..Default::default()
     };
-    let c =
-        Client::new(ClientConfig::new([cluster.addr(id)]).with_deadline(Duration::from_secs(2)))
-            .ok()?;
+    let c = Client::new(
+        cluster
+            .client_config([cluster.addr(id)])
+            .with_deadline(Duration::from_secs(2)),
+    )
+    .ok()?;
     let r = c.list_all_incidents(req, None).await.ok()?;
     Some(r.incidents.into_iter().map(|i| i.id).collect())
 }

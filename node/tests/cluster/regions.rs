@@ -115,7 +115,8 @@ async fn any_node_serves_any_region_and_a_lost_region_stops_only_itself() {
     assert!(global != 0);
     // A read of the lost region fails with UNAVAILABLE within the caller's deadline.
     let impatient = icc_client::Client::new(
-        icc_client::ClientConfig::new([cluster.addr(us_node)])
+        cluster
+            .client_config([cluster.addr(us_node)])
             .with_deadline(std::time::Duration::from_secs(2)),
     )
     .expect("client");
