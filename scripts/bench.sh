@@ -26,6 +26,8 @@ BIN="$CARGO_TARGET_DIR/release"
 BENCH="$CARGO_TARGET_DIR/bench"
 ICC_CONFIG="${BENCH_ICC_CONFIG:-$ROOT/deploy/bench/cluster.toml}"
 ICC_EPS=127.0.0.1:7101,127.0.0.1:7102,127.0.0.1:7103
+# The bench cluster runs plaintext (deploy/bench/cluster.toml [tls]); so does the CLI here.
+export ICC_INSECURE_PLAINTEXT=1
 ETCD_EPS=127.0.0.1:23791,127.0.0.1:23792,127.0.0.1:23793
 ETCD_CLUSTER=e1=http://127.0.0.1:23801,e2=http://127.0.0.1:23802,e3=http://127.0.0.1:23803
 

@@ -2,6 +2,10 @@
 # Starts the local cluster described in deploy/local/cluster.toml: three regions (us-east, eu-west,
 # ap-south) of three nodes each on 127.0.0.1:7001-7009, data under .icc-run/. The first start initialises the Raft group; later
 # starts reuse the data. Ctrl-C stops every node cleanly (SIGTERM, then waits).
+#
+# Mutual TLS: the first start creates a cluster CA and one certificate per node in $DATA/certs
+# (plus the bootstrap admin's client certificate) and writes $DATA/icc.toml, the CLI's config
+# file (endpoints, CA, admin certificate): `export ICC_CONFIG=$PWD/.icc-run/icc.toml`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +15,22 @@ BIN="${CARGO_TARGET_DIR:-$HOME/.cache/icc-target}/debug"
 [ -x "$BIN/iccd" ] && [ -x "$BIN/icc" ] || { echo "error: $BIN/iccd or icc missing; run 'make run' (it builds them)" >&2; exit 1; }
 
 mkdir -p "$DATA"
+CERTS="$DATA/certs"
+if [ ! -f "$CERTS/ca.crt" ]; then
+  echo "creating the cluster CA and certificates in $CERTS"
+  "$BIN/icc" certs init --dir "$CERTS" >/dev/null
+  for id in $(seq 1 9); do "$BIN/icc" certs issue --dir "$CERTS" --node "$id" >/dev/null; done
+fi
+# The CLI's config file: paths are relative to it.
+cat >"$DATA/icc.toml" <<TOML
+# Written by scripts/run-local.sh for the local cluster; use with: export ICC_CONFIG=$PWD/$DATA/icc.toml
+endpoints = ["127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003"]
+ca = "certs/ca.crt"
+cert = "certs/admin.crt"
+key = "certs/admin.key"
+TOML
+export ICC_CONFIG="$PWD/$DATA/icc.toml"
+case "$DATA" in /*) export ICC_CONFIG="$DATA/icc.toml" ;; esac
 if [ -d "$DATA/node1/rocksdb" ]; then
   echo "reusing the cluster data in $DATA (make clean-run to start afresh)"
 else
@@ -30,11 +50,12 @@ stop() {
 trap stop INT TERM
 
 for id in $(seq 1 9); do
-  "$BIN/iccd" --config "$CONFIG" --node-id "$id" --data-dir "$DATA/node$id" >>"$DATA/node$id.log" 2>&1 &
+  "$BIN/iccd" --config "$CONFIG" --node-id "$id" --data-dir "$DATA/node$id" \
+    --tls-ca "$CERTS/ca.crt" --tls-cert "$CERTS/node-$id.crt" --tls-key "$CERTS/node-$id.key" \
+    >>"$DATA/node$id.log" 2>&1 &
   pids+=("$!")
 done
 
-export ICC_ENDPOINTS=127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003
 for _ in $(seq 1 300); do
   # Ready when every group (three regions and the global one) has a leader.
   out=$("$BIN/icc" --timeout 2s cluster status 2>/dev/null || true)
@@ -48,7 +69,7 @@ done
 
 cat <<TXT
 
-icc is running (logs in $DATA/node*.log):
+icc is running with mutual TLS (logs in $DATA/node*.log, certificates in $CERTS):
   us-east  (US): nodes 1-3 on 127.0.0.1:7001-7003
   eu-west  (EU): nodes 4-6 on 127.0.0.1:7004-7006
   ap-south (IN): nodes 7-9 on 127.0.0.1:7007-7009
@@ -57,6 +78,7 @@ Any node serves any request; icc's default endpoints are 7001-7003.
 In another shell:
 
   export PATH="$BIN:\$PATH"
+  export ICC_CONFIG=$ICC_CONFIG     # endpoints, cluster CA, admin certificate
   icc incident declare --title "checkout errors" --severity sev2 --service checkout
   icc incident list
   icc cluster status

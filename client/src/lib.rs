@@ -33,6 +33,7 @@ mod client;
 mod config;
 mod error;
 mod hlc;
+mod rbac;
 mod retry;
 mod watch;
 

@@ -33,6 +33,43 @@ pub fn next_entry(
     applied: &Applied,
     index: u64,
 ) -> pb::AuditEntry {
+    chained(
+        group,
+        head,
+        cmd,
+        index,
+        actor(&cmd.op),
+        action(&cmd.op, applied),
+        &applied.incident.id,
+    )
+}
+
+/// The entry that follows `head` for an accepted security command (bindings, tokens): the
+/// action names what changed, never a token.
+pub fn security_entry(
+    group: &str,
+    head: &Head,
+    cmd: &Command,
+    op: &crate::security::model::SecurityOp,
+    index: u64,
+) -> pb::AuditEntry {
+    chained(group, head, cmd, index, op.actor(), op.describe(), "")
+}
+
+fn chained(
+    group: &str,
+    head: &Head,
+    cmd: &Command,
+    index: u64,
+    actor: &str,
+    action: String,
+    incident_id: &str,
+) -> pb::AuditEntry {
+    let actor = if actor.trim().is_empty() {
+        "unknown"
+    } else {
+        actor
+    };
     let mut e = pb::AuditEntry {
         seq: head.seq + 1,
         index,
@@ -42,9 +79,9 @@ pub fn next_entry(
             logical: cmd.stamp.logical,
             node_id: cmd.stamp.node_id,
         }),
-        actor: actor(&cmd.op).to_owned(),
-        action: action(&cmd.op, applied),
-        incident_id: applied.incident.id.clone(),
+        actor: actor.to_owned(),
+        action,
+        incident_id: incident_id.to_owned(),
         prev_hash: head.hash.clone(),
         hash: String::new(),
         group: group.to_owned(),
@@ -61,6 +98,7 @@ fn actor(op: &Op) -> &str {
         Op::DeclareGlobal(d) => &d.author,
         Op::LinkChild(_) => "icc-saga",
         Op::Escalate(_) => "icc-escalator",
+        Op::Security(s) => s.actor(),
     };
     if author.trim().is_empty() {
         "unknown"
@@ -97,5 +135,6 @@ fn action(op: &Op, applied: &Applied) -> String {
         ),
         Op::LinkChild(l) => format!("link {} to {id}", l.child_id),
         Op::Escalate(e) => format!("escalate {id} to tier {}", e.tier),
+        Op::Security(s) => s.describe(),
     }
 }

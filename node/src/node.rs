@@ -29,12 +29,16 @@ use crate::raft::service::{GroupRegistry, RaftApi};
 use crate::raft::state_machine::{GroupState, StateMachine};
 use crate::raft::{NodeInfo, Raft, db};
 use crate::security::authn::{Audience, Authenticate};
+use crate::security::guard::Guarded;
 use crate::security::policy::PolicyHandle;
+use crate::security::rbac_service::{PolicySyncApi, RbacApi};
 use crate::security::tls::{TlsFlags, Transport};
 use crate::services::audit::AuditApi;
 use crate::services::cluster::ClusterApi;
 use crate::services::incidents::IncidentApi;
 use crate::services::{Group, HlcGate, NodeCtx};
+use icc_proto::v1::policy_sync_service_server::PolicySyncServiceServer;
+use icc_proto::v1::rbac_service_server::RbacServiceServer;
 
 /// Everything needed to start a node.
 pub struct NodeOptions {
@@ -144,6 +148,10 @@ pub async fn run(
     tokio::spawn(crate::leader::saga::run(ctx.clone()));
     tokio::spawn(crate::leader::clock_guard::run(ctx.clone()));
     tokio::spawn(crate::leader::escalator::run(ctx.clone()));
+    tokio::spawn(crate::security::rbac_service::refresh(
+        ctx.clone(),
+        policy.clone(),
+    ));
 
     let listener = TcpListener::bind(&me.addr)
         .await
@@ -176,16 +184,24 @@ pub async fn run(
     };
     let server = builder
         .add_service(IncidentServiceServer::with_interceptor(
-            IncidentApi::new(ctx.clone()),
+            Guarded::new(IncidentApi::new(ctx.clone()), ctx.clone(), policy.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(AuditServiceServer::with_interceptor(
-            AuditApi::new(ctx.clone()),
+            Guarded::new(AuditApi::new(ctx.clone()), ctx.clone(), policy.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(ClusterServiceServer::with_interceptor(
-            ClusterApi::new(ctx.clone()),
+            Guarded::new(ClusterApi::new(ctx.clone()), ctx.clone(), policy.clone()),
             auth(Audience::Anyone),
+        ))
+        .add_service(RbacServiceServer::with_interceptor(
+            RbacApi::new(ctx.clone(), policy.clone()),
+            auth(Audience::Anyone),
+        ))
+        .add_service(PolicySyncServiceServer::with_interceptor(
+            PolicySyncApi::new(ctx.clone()),
+            auth(Audience::NodesOnly),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
             RaftServiceServer::new(RaftApi::new(registry, stop_rx.clone()))

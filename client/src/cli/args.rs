@@ -114,9 +114,105 @@ Examples:
     Audit(AuditCmd),
     /// Measure write throughput, latency and failover time of icc or etcd
     Bench(super::bench::BenchArgs),
+    /// Manage who may do what: role bindings scoped to regions, bearer tokens
+    #[command(subcommand)]
+    Rbac(RbacCmd),
     /// Create the cluster CA and issue node and client certificates (local files, no cluster needed)
     #[command(subcommand)]
     Certs(CertsCmd),
+}
+
+/// `icc rbac ...`
+#[derive(Debug, Subcommand)]
+pub enum RbacCmd {
+    /// Give an identity a role on some regions (default: every region)
+    #[command(after_help = "\
+Roles (permissions):
+  viewer            incident.read, cluster.read
+  responder         + incident.write (declare, ack, resolve, notes)
+  specialist        same as responder
+  regional-lead     + incident.command (severity, commander, close)
+  global-commander  + incident.declare-global
+  auditor           incident.read, audit.read, cluster.read
+  admin             everything (rbac.admin, cluster.admin, ...)
+A global incident's scope is `global`; a binding without --regions covers every region and global.
+
+Examples:
+  icc rbac bind --identity alice --role responder --regions us-east
+  icc rbac bind --identity carol --role auditor")]
+    Bind(RbacBindArgs),
+    /// Take a role from an identity
+    Unbind(RbacUnbindArgs),
+    /// List role bindings (and the admins named in the cluster file)
+    List(RbacListArgs),
+    /// Show who the cluster takes you for, and your roles
+    Whoami,
+    /// Create, list and revoke bearer tokens
+    #[command(subcommand)]
+    Token(TokenCmd),
+}
+
+/// Arguments of `icc rbac bind`.
+#[derive(Debug, Args)]
+pub struct RbacBindArgs {
+    /// Who (a client certificate's name, or a token's identity)
+    #[arg(long)]
+    pub identity: String,
+    /// viewer, responder, specialist, regional-lead, global-commander, auditor or admin
+    #[arg(long)]
+    pub role: String,
+    /// Regions the role applies to, comma separated (`global` for global incidents); default all
+    #[arg(long, value_delimiter = ',')]
+    pub regions: Vec<String>,
+}
+
+/// Arguments of `icc rbac unbind`.
+#[derive(Debug, Args)]
+pub struct RbacUnbindArgs {
+    /// Who
+    #[arg(long)]
+    pub identity: String,
+    /// Which role
+    #[arg(long)]
+    pub role: String,
+}
+
+/// Arguments of `icc rbac list`.
+#[derive(Debug, Args)]
+pub struct RbacListArgs {
+    /// Only this identity
+    #[arg(long, default_value = "")]
+    pub identity: String,
+}
+
+/// `icc rbac token ...`
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a token for an identity; it is printed once (the cluster keeps only its SHA-256)
+    #[command(after_help = "\
+Example:
+  export ICC_TOKEN=$(icc rbac token create --identity ci-bot)
+  icc --token \"$ICC_TOKEN\" incident list      # with --ca, without --cert/--key")]
+    Create(TokenCreateArgs),
+    /// List tokens: id, identity, creation time
+    List,
+    /// Revoke a token by its id (from `icc rbac token list`)
+    Revoke(TokenRevokeArgs),
+}
+
+/// Arguments of `icc rbac token create`.
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// Whom the token authenticates
+    #[arg(long)]
+    pub identity: String,
+}
+
+/// Arguments of `icc rbac token revoke`.
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token id (12 hex digits)
+    pub id: String,
 }
 
 /// `icc certs ...`

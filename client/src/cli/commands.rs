@@ -43,6 +43,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
         Command::Bench(a) => super::bench::bench(ctx, a).await,
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
+        Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod bench;
 mod certs_cmd;
 mod commands;
 mod parse;
+mod rbac_cmd;
 mod render;
 mod settings;
 mod table;

@@ -75,6 +75,10 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => escalate::apply(e, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: e.id.clone() }),
         },
+        Op::Security(_) => Err(super::DomainError::invalid(
+            "op",
+            "security commands are applied by the security state, not the incident domain",
+        )),
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -99,6 +103,10 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         Op::DeclareGlobal(d) => declare::check_global(d),
         Op::LinkChild(l) => link::check(l),
         Op::Escalate(e) => escalate::check(e),
+        Op::Security(s) => s.check().map_err(|m| match m.split_once(": ") {
+            Some((field, rule)) => super::DomainError::invalid(field, rule),
+            None => super::DomainError::invalid("security", m),
+        }),
     }
 }
 

@@ -238,6 +238,7 @@ impl fmt::Display for Command {
             Op::DeclareGlobal(_) => "declare global".to_owned(),
             Op::LinkChild(l) => format!("link {} to {}", l.child_id, l.id),
             Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
+            Op::Security(s) => s.describe(),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -258,6 +259,9 @@ pub enum Op {
     LinkChild(LinkChild),
     /// Move an incident up one escalation tier (proposed by the leader's escalator).
     Escalate(Escalate),
+    /// Change role bindings or tokens (global group only). Applied by `security::state`, not
+    /// by the incident domain; the variant lives here because every command shares one log.
+    Security(crate::security::model::SecurityOp),
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -275,7 +279,7 @@ impl Op {
     /// The incident the operation targets, if it targets an existing one.
     pub fn target(&self) -> Option<&str> {
         match self {
-            Op::Declare(_) | Op::DeclareGlobal(_) => None,
+            Op::Declare(_) | Op::DeclareGlobal(_) | Op::Security(_) => None,
             Op::Update(u) => Some(&u.id),
             Op::Note(n) => Some(&n.id),
             Op::LinkChild(l) => Some(&l.id),

@@ -22,6 +22,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Command, CommandResult};
 
+/// What applying one log entry answers: an incident command's result, or a security
+/// command's (`Err` carries "<field>: <rule>").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// From `domain::apply`.
+    Incident(CommandResult),
+    /// From `security::state::apply`.
+    Security(Result<(), String>),
+}
+
 /// Where a Raft member can be reached; stored in the replicated membership.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NodeInfo {
@@ -38,10 +48,10 @@ impl fmt::Display for NodeInfo {
 }
 
 openraft::declare_raft_types!(
-    /// icc's openraft type configuration: commands in, command results out, u64 node ids.
+    /// icc's openraft type configuration: commands in, outcomes out, u64 node ids.
     pub TypeConfig:
         D = Command,
-        R = CommandResult,
+        R = Outcome,
         NodeId = u64,
         Node = NodeInfo,
 );

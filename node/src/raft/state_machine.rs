@@ -160,6 +160,16 @@ impl GroupState {
             .map_or(0, u64::from_be_bytes))
     }
 
+    /// The role bindings and token records stored in this group (the global group holds them).
+    pub fn security(
+        &self,
+    ) -> io::Result<(
+        Vec<crate::security::model::Binding>,
+        Vec<crate::security::model::TokenRecord>,
+    )> {
+        crate::security::state::load(&self.db, &self.keys)
+    }
+
     fn applied_state(&self) -> io::Result<AppliedState> {
         Ok(self.get(&self.keys.key(APPLIED))?.unwrap_or_default())
     }
@@ -220,7 +230,7 @@ impl StateMachine {
         &self,
         entry: &super::Entry,
         applied: &mut AppliedState,
-    ) -> io::Result<(Option<domain::CommandResult>, Option<ChangeRecord>)> {
+    ) -> io::Result<(Option<super::Outcome>, Option<ChangeRecord>)> {
         let sm = cf(self.db(), CF_SM)?;
         let keys = self.keys();
         let index = entry.log_id.index();
@@ -231,6 +241,30 @@ impl StateMachine {
             EntryPayload::Blank => {}
             EntryPayload::Membership(m) => {
                 applied.membership = StoredMembership::new(Some(entry.log_id), m.clone());
+            }
+            EntryPayload::Normal(
+                cmd @ domain::Command {
+                    op: domain::Op::Security(op),
+                    ..
+                },
+            ) => {
+                let r = crate::security::state::apply(self.db(), keys, &mut batch, cmd, op)?;
+                if r.is_ok() {
+                    let head: audit::Head =
+                        self.state.get(&keys.key(AUDIT_HEAD))?.unwrap_or_default();
+                    let entry = audit::security_entry(keys.name(), &head, cmd, op, index);
+                    batch.put_cf(
+                        sm,
+                        keys.audit(entry.seq),
+                        prost::Message::encode_to_vec(&entry),
+                    );
+                    let head = audit::Head {
+                        seq: entry.seq,
+                        hash: entry.hash,
+                    };
+                    batch.put_cf(sm, keys.key(AUDIT_HEAD), encode(&head)?);
+                }
+                result = Some(super::Outcome::Security(r));
             }
             EntryPayload::Normal(cmd) => {
                 let t = domain::apply(&self.state, cmd, index)?;
@@ -271,7 +305,7 @@ impl StateMachine {
                     batch.delete_range_cf(sm, keys.change(0), keys.change(below));
                     batch.put_cf(sm, keys.key(CHANGES_TRIMMED_BELOW), below.to_be_bytes());
                 }
-                result = Some(t.result);
+                result = Some(super::Outcome::Incident(t.result));
             }
         }
         applied.last_applied = Some(entry.log_id);
@@ -391,7 +425,10 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             if let Some(r) = responder {
                 // Blank and membership entries answer with a neutral result.
                 r.send(result.unwrap_or_else(|| {
-                    Err(domain::DomainError::invalid("entry", "not a command"))
+                    super::Outcome::Incident(Err(domain::DomainError::invalid(
+                        "entry",
+                        "not a command",
+                    )))
                 }));
             }
         }

@@ -14,7 +14,10 @@
 
 pub mod authn;
 pub mod config;
+pub mod guard;
 pub mod identity;
 pub mod model;
 pub mod policy;
+pub mod rbac_service;
+pub mod state;
 pub mod tls;

@@ -157,6 +157,7 @@ impl IncidentApi {
         &self,
         incident: &Incident,
         origin: &str,
+        caller: Option<&str>,
     ) -> (Vec<pb::TimelineEvent>, Vec<String>) {
         let fetches = incident.children.iter().filter_map(|c| {
             let child = c.incident_id.clone()?;
@@ -169,6 +170,11 @@ impl IncidentApi {
             if let Ok(v) = tonic::metadata::MetadataValue::try_from(origin) {
                 req.metadata_mut()
                     .insert(icc_proto::ORIGIN_REGION_METADATA_KEY, v);
+            }
+            // ... and acts for the original caller.
+            if let Some(v) = caller.and_then(|c| tonic::metadata::MetadataValue::try_from(c).ok()) {
+                req.metadata_mut()
+                    .insert(icc_proto::security::CALLER_METADATA_KEY, v);
             }
             Some(async move {
                 let answer =
@@ -426,6 +432,7 @@ impl IncidentService for IncidentApi {
         let group = group_of_incident(&msg.id).to_owned();
         let reader = self.ctx.reader(&group, &hops);
         let origin = self.ctx.origin_region(&hops);
+        let caller = hops.caller.clone();
         let access = hops.clone();
         self.serve(
             &group,
@@ -451,8 +458,9 @@ impl IncidentService for IncidentApi {
                     &reader,
                     vec![format!("{withheld} restricted timeline entries")],
                 );
-                let (children, unavailable_regions) =
-                    self.child_timelines(&incident, &origin).await;
+                let (children, unavailable_regions) = self
+                    .child_timelines(&incident, &origin, caller.as_deref())
+                    .await;
                 events.extend(children);
                 events.sort_by_key(|e| e.at.map(|h| (h.wall_ns, h.logical, h.node_id)));
                 Ok(pb::GetTimelineResponse {

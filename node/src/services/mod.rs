@@ -120,6 +120,9 @@ pub struct Hops {
     pub routed_from: Option<String>,
     /// The region through which the request entered the cluster, when it came from another node.
     pub origin: Option<String>,
+    /// The identity the request acts for (set by the authentication interceptor); onward hops
+    /// carry it so the next node authorizes the original caller, not this node.
+    pub caller: Option<String>,
 }
 
 impl Hops {
@@ -134,6 +137,10 @@ impl Hops {
                 .map(str::to_owned),
             origin: md
                 .get(ORIGIN_REGION_METADATA_KEY)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
+            caller: md
+                .get(icc_proto::security::CALLER_METADATA_KEY)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned),
         }
@@ -284,7 +291,12 @@ impl NodeCtx {
                 Status::unavailable("commit timed out (no quorum?); retry with the same request_id")
             })?;
         match written {
-            Ok(resp) => resp.data.map_err(|e| Route::Fail(status::domain(e))),
+            Ok(resp) => match resp.data {
+                crate::raft::Outcome::Incident(r) => r.map_err(|e| Route::Fail(status::domain(e))),
+                crate::raft::Outcome::Security(_) => Err(Route::Fail(Status::internal(
+                    "a security command answered an incident proposal",
+                ))),
+            },
             Err(e) => {
                 Err(self.route_raft_error(group, e.forward_to_leader().cloned(), &e.to_string()))
             }
@@ -354,6 +366,13 @@ impl NodeCtx {
         let md = req.metadata_mut();
         if to_leader {
             md.insert(FORWARDED_METADATA_KEY, MetadataValue::from_static("1"));
+        }
+        if let Some(v) = hops
+            .caller
+            .as_deref()
+            .and_then(|c| MetadataValue::try_from(c).ok())
+        {
+            md.insert(icc_proto::security::CALLER_METADATA_KEY, v);
         }
         // The origin travels with every hop; the routing mark only across regions.
         let origin = self.origin_region(hops);

@@ -11,4 +11,5 @@ mod global;
 mod regions;
 mod replication;
 mod residency;
+mod security;
 mod watch;

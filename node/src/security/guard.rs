@@ -1,0 +1,192 @@
+//! Authorization in front of the client services: each wrapper checks the one permission an
+//! RPC needs, on the region (or `global`) it touches, before the real handler runs. A new RPC
+//! added to a service fails to compile here until it says which permission it needs.
+
+use std::sync::Arc;
+
+use icc_proto::v1 as pb;
+use icc_proto::v1::audit_service_server::AuditService;
+use icc_proto::v1::cluster_service_server::ClusterService;
+use icc_proto::v1::incident_service_server::IncidentService;
+use tonic::{Request, Response, Status};
+
+use super::identity::Principal;
+use super::model::Permission;
+use super::policy::PolicyHandle;
+use crate::config::GLOBAL_GROUP;
+use crate::services::{NodeCtx, group_of_incident};
+
+/// A service `S` behind permission checks.
+pub struct Guarded<S> {
+    inner: S,
+    ctx: Arc<NodeCtx>,
+    policy: PolicyHandle,
+}
+
+impl<S> Guarded<S> {
+    /// Wraps `inner`; decisions use `policy` and the node's region for requests that name none.
+    pub fn new(inner: S, ctx: Arc<NodeCtx>, policy: PolicyHandle) -> Self {
+        Self { inner, ctx, policy }
+    }
+
+    /// Allows the request's caller `perm` on `scope` ("" means this node's region).
+    fn allow<T>(&self, req: &Request<T>, perm: Permission, scope: &str) -> Result<(), Status> {
+        let who = req
+            .extensions()
+            .get::<Principal>()
+            .ok_or_else(|| Status::unauthenticated("no authenticated caller"))?;
+        let scope = if scope.is_empty() {
+            self.ctx.region.as_str()
+        } else {
+            scope
+        };
+        let decision = self.policy.get().check(who, perm, scope);
+        if let Err(denied) = &decision {
+            tracing::info!(caller = %who.name(), %perm, %scope, "denied: {}", denied.message());
+        }
+        decision
+    }
+}
+
+/// The permission an update needs: severity, commander or closing is command; the rest write.
+fn update_permission(m: &pb::UpdateIncidentRequest) -> Permission {
+    let closes = m.status == Some(pb::Status::Closed as i32);
+    if m.severity.is_some() || m.commander.is_some() || closes {
+        Permission::IncidentCommand
+    } else {
+        Permission::IncidentWrite
+    }
+}
+
+type Resp<T> = Result<Response<T>, Status>;
+
+#[tonic::async_trait]
+impl<S: IncidentService> IncidentService for Guarded<S> {
+    async fn declare_incident(
+        &self,
+        req: Request<pb::DeclareIncidentRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        let region = req.get_ref().region.clone();
+        self.allow(&req, Permission::IncidentWrite, &region)?;
+        self.inner.declare_incident(req).await
+    }
+
+    async fn get_incident(
+        &self,
+        req: Request<pb::GetIncidentRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, Permission::IncidentRead, &group)?;
+        self.inner.get_incident(req).await
+    }
+
+    async fn list_incidents(
+        &self,
+        req: Request<pb::ListIncidentsRequest>,
+    ) -> Resp<pb::ListIncidentsResponse> {
+        let region = req.get_ref().region.clone();
+        self.allow(&req, Permission::IncidentRead, &region)?;
+        self.inner.list_incidents(req).await
+    }
+
+    async fn update_incident(
+        &self,
+        req: Request<pb::UpdateIncidentRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, update_permission(req.get_ref()), &group)?;
+        self.inner.update_incident(req).await
+    }
+
+    async fn append_timeline(
+        &self,
+        req: Request<pb::AppendTimelineRequest>,
+    ) -> Resp<pb::AppendTimelineResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, Permission::IncidentWrite, &group)?;
+        self.inner.append_timeline(req).await
+    }
+
+    async fn get_timeline(
+        &self,
+        req: Request<pb::GetTimelineRequest>,
+    ) -> Resp<pb::GetTimelineResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, Permission::IncidentRead, &group)?;
+        self.inner.get_timeline(req).await
+    }
+
+    async fn declare_global_incident(
+        &self,
+        req: Request<pb::DeclareGlobalIncidentRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        self.allow(&req, Permission::GlobalDeclare, GLOBAL_GROUP)?;
+        self.inner.declare_global_incident(req).await
+    }
+
+    type WatchIncidentsStream = S::WatchIncidentsStream;
+
+    async fn watch_incidents(
+        &self,
+        req: Request<pb::WatchIncidentsRequest>,
+    ) -> Resp<Self::WatchIncidentsStream> {
+        let region = req.get_ref().region.clone();
+        self.allow(&req, Permission::IncidentRead, &region)?;
+        self.inner.watch_incidents(req).await
+    }
+}
+
+#[tonic::async_trait]
+impl<S: AuditService> AuditService for Guarded<S> {
+    type ExportAuditStream = S::ExportAuditStream;
+
+    async fn export_audit(
+        &self,
+        req: Request<pb::ExportAuditRequest>,
+    ) -> Resp<Self::ExportAuditStream> {
+        let group = req.get_ref().group.clone();
+        self.allow(&req, Permission::AuditRead, &group)?;
+        self.inner.export_audit(req).await
+    }
+
+    async fn verify_audit(
+        &self,
+        req: Request<pb::VerifyAuditRequest>,
+    ) -> Resp<pb::VerifyAuditResponse> {
+        let group = req.get_ref().group.clone();
+        self.allow(&req, Permission::AuditRead, &group)?;
+        self.inner.verify_audit(req).await
+    }
+}
+
+#[tonic::async_trait]
+impl<S: ClusterService> ClusterService for Guarded<S> {
+    async fn status(&self, req: Request<pb::StatusRequest>) -> Resp<pb::StatusResponse> {
+        self.allow(&req, Permission::ClusterRead, "")?;
+        self.inner.status(req).await
+    }
+
+    async fn add_learner(
+        &self,
+        req: Request<pb::AddLearnerRequest>,
+    ) -> Resp<pb::MembershipResponse> {
+        self.allow(&req, Permission::ClusterAdmin, "")?;
+        self.inner.add_learner(req).await
+    }
+
+    async fn change_membership(
+        &self,
+        req: Request<pb::ChangeMembershipRequest>,
+    ) -> Resp<pb::MembershipResponse> {
+        self.allow(&req, Permission::ClusterAdmin, "")?;
+        self.inner.change_membership(req).await
+    }
+
+    async fn transfer_leader(
+        &self,
+        req: Request<pb::TransferLeaderRequest>,
+    ) -> Resp<pb::MembershipResponse> {
+        self.allow(&req, Permission::ClusterAdmin, "")?;
+        self.inner.transfer_leader(req).await
+    }
+}
