@@ -31,7 +31,10 @@ fn request_key(keys: &GroupKeys, request_id: &str) -> Vec<u8> {
     keys.key(format!("sec/r/{request_id}").as_bytes())
 }
 
-fn scan(db: &DB, prefix: &[u8]) -> io::Result<Vec<(Box<[u8]>, Box<[u8]>)>> {
+/// A raw RocksDB key/value pair.
+type KeyValue = (Box<[u8]>, Box<[u8]>);
+
+fn scan(db: &DB, prefix: &[u8]) -> io::Result<Vec<KeyValue>> {
     let mut opts = ReadOptions::default();
     opts.set_iterate_upper_bound(prefix_end(prefix));
     db.iterator_cf_opt(
