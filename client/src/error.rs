@@ -5,6 +5,17 @@ use std::time::Duration;
 
 use tonic::Code;
 
+/// `<code words>: <message>`, without repeating the code words when the node's message
+/// already starts with them (`permission denied: incident.write on ...`).
+fn rejected_text(code: Code, message: &str) -> String {
+    let words = code_words(code);
+    if message.starts_with(&format!("{words}:")) {
+        message.to_owned()
+    } else {
+        format!("{words}: {message}")
+    }
+}
+
 /// Why a client call failed.
 ///
 /// Exists so callers can tell the three situations apart that need different reactions: the
@@ -14,7 +25,7 @@ use tonic::Code;
 pub enum ClientError {
     /// A node answered and refused the request (invalid argument, not found, failed
     /// precondition...). Retrying the same request will not help.
-    #[error("{}: {message}", code_words(*.code))]
+    #[error("{}", rejected_text(*.code, .message))]
     Rejected {
         /// The gRPC status code the node returned.
         code: Code,

@@ -84,12 +84,11 @@ pub fn resolve(
     let plaintext = flags.insecure_plaintext
         || env_nonempty(ENV_PLAINTEXT).is_some_and(|v| matches!(v.trim(), "1" | "true" | "yes"))
         || file.insecure_plaintext;
-    let token = flags
-        .token
-        .clone()
-        .or_else(|| env_nonempty(ENV_TOKEN))
-        .or(file.token)
-        .map(|t| t.trim().to_owned());
+    let explicit_token = flags.token.clone().or_else(|| env_nonempty(ENV_TOKEN));
+    // A token given on the command line or in the environment is meant to be who you are: the
+    // config file's certificate then stays unused (the node would prefer the certificate).
+    let token_overrides_file_cert = explicit_token.is_some() && flags.cert.is_none();
+    let token = explicit_token.or(file.token).map(|t| t.trim().to_owned());
     if plaintext {
         return Ok(Security {
             tls: None,
@@ -108,8 +107,14 @@ pub fn resolve(
              (after `make run`: export ICC_CONFIG=$PWD/.icc-run/icc.toml)"
         )
     })?;
-    let cert = pick(&flags.cert, ENV_CERT, &file.cert);
-    let key = pick(&flags.key, ENV_KEY, &file.key);
+    let (cert, key) = if token_overrides_file_cert {
+        (None, None)
+    } else {
+        (
+            pick(&flags.cert, ENV_CERT, &file.cert),
+            pick(&flags.key, ENV_KEY, &file.key),
+        )
+    };
     let pair = match (&cert, &key) {
         (Some(c), Some(k)) => Some((c.as_path(), k.as_path())),
         (None, None) => None,
@@ -156,6 +161,10 @@ mod tests {
         };
         let s = resolve(&flags, Some((cfg.clone(), true)), &none).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(s.token.as_deref(), Some("t2"));
+        assert!(
+            s.tls.as_ref().is_some_and(|t| t.identity.is_none()),
+            "an explicit token replaces the config file's certificate"
+        );
         let missing_ca = resolve(&SecurityFlags::default(), None, &none);
         assert!(missing_ca.is_err_and(|e| e.contains("--ca")));
         let plain = SecurityFlags {

@@ -41,6 +41,19 @@ impl RbacApi {
             .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
     }
 
+    /// The security state as this node knows it now: re-read from its own copy of the global
+    /// group when it hosts it (so an admin sees a change they just made), else the last copy
+    /// fetched from a global voter.
+    fn current(&self) -> Arc<super::policy::Policy> {
+        if let Some(global) = self.ctx.groups.get(GLOBAL_GROUP) {
+            match global.state.security() {
+                Ok((b, t)) => self.policy.set(b, t),
+                Err(e) => tracing::warn!("reading the security state: {e}"),
+            }
+        }
+        self.policy.get()
+    }
+
     fn admin<T>(&self, req: &Request<T>) -> Result<Principal, Status> {
         let who = Self::caller(req)?;
         self.policy
@@ -106,7 +119,11 @@ impl RbacApi {
         .map_err(|_| Status::unavailable("commit timed out (no quorum?); retry"))?;
         match written {
             Ok(resp) => match resp.data {
-                Outcome::Security(Ok(())) => Ok(Ok(())),
+                Outcome::Security(Ok(())) => {
+                    // Decisions on this node see the change at once.
+                    self.current();
+                    Ok(Ok(()))
+                }
                 Outcome::Security(Err(e)) if e.starts_with("request_id") => {
                     Err(Status::failed_precondition(e))
                 }
@@ -232,7 +249,7 @@ impl RbacService for RbacApi {
     ) -> Result<Response<pb::ListBindingsResponse>, Status> {
         self.admin(&req)?;
         let want = req.into_inner().identity;
-        let p = self.policy.get();
+        let p = self.current();
         let mut bindings: Vec<pb::RoleBinding> = p
             .bindings
             .values()
@@ -308,7 +325,7 @@ impl RbacService for RbacApi {
         req: Request<pb::ListTokensRequest>,
     ) -> Result<Response<pb::ListTokensResponse>, Status> {
         self.admin(&req)?;
-        let p = self.policy.get();
+        let p = self.current();
         let mut tokens: Vec<pb::TokenInfo> = p
             .tokens
             .values()
@@ -328,8 +345,7 @@ impl RbacService for RbacApi {
     ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let who = Self::caller(&req)?;
         let roles = self
-            .policy
-            .get()
+            .current()
             .roles_of(&who.name())
             .iter()
             .map(binding_pb)
