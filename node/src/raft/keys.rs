@@ -14,6 +14,9 @@
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
 //! | `sm`    | `au/<seq u64 BE>`                   | protobuf `AuditEntry` (hash chain)      |
 //! | `sm`    | `audit_head`                        | JSON (last seq, last hash)              |
+//! | `sm`    | `sec/b/<identity> 0x00 <role>`      | JSON role binding (global group)        |
+//! | `sm`    | `sec/t/<sha-256 hex>`               | JSON token record, never the token      |
+//! | `sm`    | `sec/r/<request id>`                | empty: security command applied         |
 //! | `snap`  | `current_meta` / `current_data`     | JSON snapshot meta / raw snapshot data  |
 //! | `access`| (no group prefix) HLC wall + logical| JSON access record (node-local)         |
 

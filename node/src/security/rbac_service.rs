@@ -124,9 +124,6 @@ impl RbacApi {
                     self.current();
                     Ok(Ok(()))
                 }
-                Outcome::Security(Err(e)) if e.starts_with("request_id") => {
-                    Err(Status::failed_precondition(e))
-                }
                 Outcome::Security(Err(e)) => Err(Status::failed_precondition(e)),
                 Outcome::Incident(_) => Err(Status::internal("unexpected outcome")),
             },
