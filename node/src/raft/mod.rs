@@ -7,6 +7,7 @@
 
 pub mod codec;
 pub mod db;
+pub mod due_index;
 pub mod keys;
 pub mod log_store;
 pub mod network;

@@ -20,6 +20,7 @@ use tokio::sync::broadcast;
 
 use super::codec::{decode, encode};
 use super::db::{cf, io_err};
+use super::due_index;
 use super::keys::{CF_SM, CF_SNAP, GroupKeys, prefix_end};
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::audit;
@@ -105,6 +106,20 @@ impl GroupState {
             .iter()
             .map(|(_, v)| decode(v))
             .collect()
+    }
+
+    /// The open incidents whose next escalation tier fell due before `now_ns`.
+    pub fn due_for_escalation(&self, now_ns: u64) -> io::Result<Vec<Incident>> {
+        let mut due = Vec::new();
+        for id in due_index::due_before(&self.db, &self.keys, now_ns)? {
+            due.extend(self.incident(&id)?);
+        }
+        Ok(due)
+    }
+
+    /// Builds the escalation due index if this group's state predates it.
+    pub fn ensure_due_index(&self) -> io::Result<()> {
+        due_index::ensure(&self.db, &self.keys, || self.incidents())
     }
 
     /// One incident's timeline, in order.
@@ -236,6 +251,7 @@ impl StateMachine {
                 let t = domain::apply(&self.state, cmd, index)?;
                 if let (Some(e), Ok(done)) = (&t.effects, &t.result) {
                     batch.put_cf(sm, keys.incident(&e.incident.id), encode(&e.incident)?);
+                    due_index::update(self.db(), sm, keys, &mut batch, &e.incident)?;
                     for ev in &e.events {
                         batch.put_cf(sm, keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
                     }
@@ -420,6 +436,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         batch.put_cf(sm, self.keys().key(APPLIED), encode(&applied)?);
         self.keep_snapshot(&mut batch, meta, &snapshot)?;
         self.db().write(batch).map_err(io_err)?;
+        self.state.ensure_due_index()?;
         tracing::info!(last = ?meta.last_log_id, "installed snapshot");
         Ok(())
     }
