@@ -10,26 +10,24 @@
 
 use std::io;
 
-use rocksdb::{ColumnFamily, DB, Direction, IteratorMode, ReadOptions, WriteBatch};
+use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch};
 
 use super::db::{cf, io_err};
 use super::keys::{CF_SM, GroupKeys, prefix_end};
+use super::pending::PendingWrites;
 use crate::domain::Incident;
 
 /// Present once the group's due index is complete.
 const MARKER: &[u8] = b"due_index_v1";
 
-/// Adds to `batch` the index changes for `incident`'s new state.
+/// Adds the index changes for `incident`'s new state to an apply call's writes.
 pub fn update(
-    db: &DB,
-    sm: &ColumnFamily,
+    pending: &mut PendingWrites<'_>,
     keys: &GroupKeys,
-    batch: &mut WriteBatch,
     incident: &Incident,
 ) -> io::Result<()> {
-    let old = db
-        .get_cf(sm, keys.due_of(&incident.id))
-        .map_err(io_err)?
+    let old = pending
+        .get(&keys.due_of(&incident.id))?
         .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
         .map(u64::from_be_bytes);
     let new = incident.next_escalation_at();
@@ -37,14 +35,14 @@ pub fn update(
         return Ok(());
     }
     if let Some(at) = old {
-        batch.delete_cf(sm, keys.due(at, &incident.id));
+        pending.delete(keys.due(at, &incident.id));
     }
     match new {
         Some(at) => {
-            batch.put_cf(sm, keys.due(at, &incident.id), []);
-            batch.put_cf(sm, keys.due_of(&incident.id), at.to_be_bytes());
+            pending.put(keys.due(at, &incident.id), Vec::new());
+            pending.put(keys.due_of(&incident.id), at.to_be_bytes().to_vec());
         }
-        None => batch.delete_cf(sm, keys.due_of(&incident.id)),
+        None => pending.delete(keys.due_of(&incident.id)),
     }
     Ok(())
 }
@@ -154,9 +152,9 @@ mod tests {
     }
 
     fn apply(db: &DB, keys: &GroupKeys, inc: &Incident) {
-        let mut batch = WriteBatch::default();
-        update(db, cf(db, CF_SM).unwrap(), keys, &mut batch, inc).unwrap();
-        db.write(batch).unwrap();
+        let mut pending = PendingWrites::new(db, cf(db, CF_SM).unwrap());
+        update(&mut pending, keys, inc).unwrap();
+        pending.commit().unwrap();
     }
 
     #[test]

@@ -22,6 +22,7 @@ use super::codec::{decode, encode};
 use super::db::{cf, io_err};
 use super::due_index;
 use super::keys::{CF_SM, CF_SNAP, GroupKeys, prefix_end};
+use super::pending::PendingWrites;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::audit;
 use crate::domain::{self, Applied, Incident, Stamp, StateView, TimelineEvent};
@@ -180,21 +181,54 @@ impl GroupState {
     }
 }
 
-impl StateView for GroupState {
+/// Raw reads of a group's `sm` keys, from which [`StateView`] decodes what apply needs: straight
+/// from RocksDB (validation before proposing), or through an apply call's pending writes.
+trait SmRead {
+    fn read(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>>;
+    fn group_keys(&self) -> &GroupKeys;
+}
+
+impl SmRead for GroupState {
+    fn read(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        self.db.get_cf(cf(&self.db, CF_SM)?, key).map_err(io_err)
+    }
+
+    fn group_keys(&self) -> &GroupKeys {
+        &self.keys
+    }
+}
+
+/// The state as apply sees it in the middle of a run of entries.
+struct PendingView<'a, 'db> {
+    pending: &'a PendingWrites<'db>,
+    keys: &'a GroupKeys,
+}
+
+impl SmRead for PendingView<'_, '_> {
+    fn read(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        self.pending.get(key)
+    }
+
+    fn group_keys(&self) -> &GroupKeys {
+        self.keys
+    }
+}
+
+impl<T: SmRead> StateView for T {
     fn incident(&self, id: &str) -> io::Result<Option<Incident>> {
-        GroupState::incident(self, id)
+        self.read(&self.group_keys().incident(id))?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>> {
-        self.get(&self.keys.request(request_id))
+        self.read(&self.group_keys().request(request_id))?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     fn next_sequence(&self) -> io::Result<u64> {
-        let bytes = self
-            .db
-            .get_cf(cf(&self.db, CF_SM)?, self.keys.key(SEQUENCE))
-            .map_err(io_err)?;
-        match bytes {
+        match self.read(&self.group_keys().key(SEQUENCE))? {
             None => Ok(1),
             Some(b) => {
                 let arr: [u8; 8] = b
@@ -230,16 +264,16 @@ impl StateMachine {
         &self.state.keys
     }
 
-    /// Applies one entry in one write batch; returns the command result and the change to publish.
+    /// Applies one entry, adding its writes to the run's `pending` batch; returns the command
+    /// result and the change to publish once the batch is written.
     fn apply_entry(
         &self,
         entry: &super::Entry,
         applied: &mut AppliedState,
+        pending: &mut PendingWrites<'_>,
     ) -> io::Result<(Option<domain::CommandResult>, Option<ChangeRecord>)> {
-        let sm = cf(self.db(), CF_SM)?;
         let keys = self.keys();
         let index = entry.log_id.index();
-        let mut batch = WriteBatch::default();
         let mut result = None;
         let mut change = None;
         match &entry.payload {
@@ -248,51 +282,52 @@ impl StateMachine {
                 applied.membership = StoredMembership::new(Some(entry.log_id), m.clone());
             }
             EntryPayload::Normal(cmd) => {
-                let t = domain::apply(&self.state, cmd, index)?;
+                let view = PendingView { pending, keys };
+                let t = domain::apply(&view, cmd, index)?;
                 if let (Some(e), Ok(done)) = (&t.effects, &t.result) {
-                    batch.put_cf(sm, keys.incident(&e.incident.id), encode(&e.incident)?);
-                    due_index::update(self.db(), sm, keys, &mut batch, &e.incident)?;
+                    pending.put(keys.incident(&e.incident.id), encode(&e.incident)?);
+                    due_index::update(pending, keys, &e.incident)?;
                     for ev in &e.events {
-                        batch.put_cf(sm, keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
+                        pending.put(keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
                     }
                     if let Some(next) = e.next_sequence {
-                        batch.put_cf(sm, keys.key(SEQUENCE), next.to_be_bytes());
+                        pending.put(keys.key(SEQUENCE), next.to_be_bytes().to_vec());
                     }
-                    batch.put_cf(sm, keys.request(&cmd.request_id), encode(done)?);
+                    pending.put(keys.request(&cmd.request_id), encode(done)?);
                     // The audit chain grows in the same batch as the effects it records.
-                    let head: audit::Head =
-                        self.state.get(&keys.key(AUDIT_HEAD))?.unwrap_or_default();
+                    let head: audit::Head = pending
+                        .get(&keys.key(AUDIT_HEAD))?
+                        .map(|b| decode(&b))
+                        .transpose()?
+                        .unwrap_or_default();
                     let entry = audit::next_entry(keys.name(), &head, cmd, done, index);
-                    batch.put_cf(
-                        sm,
-                        keys.audit(entry.seq),
-                        prost::Message::encode_to_vec(&entry),
-                    );
+                    pending.put(keys.audit(entry.seq), prost::Message::encode_to_vec(&entry));
                     let head = audit::Head {
                         seq: entry.seq,
                         hash: entry.hash,
                     };
-                    batch.put_cf(sm, keys.key(AUDIT_HEAD), encode(&head)?);
+                    pending.put(keys.key(AUDIT_HEAD), encode(&head)?);
                     let record = ChangeRecord {
                         index,
                         at: cmd.stamp,
                         incident: e.incident.clone(),
                         events: e.events.clone(),
                     };
-                    batch.put_cf(sm, keys.change(index), encode(&record)?);
+                    pending.put(keys.change(index), encode(&record)?);
                     change = Some(record);
                 }
                 if index.is_multiple_of(1_000) && index > CHANGES_RETAINED {
                     let below = index - CHANGES_RETAINED;
-                    batch.delete_range_cf(sm, keys.change(0), keys.change(below));
-                    batch.put_cf(sm, keys.key(CHANGES_TRIMMED_BELOW), below.to_be_bytes());
+                    pending.delete_range_unread(keys.change(0), keys.change(below));
+                    pending.put(
+                        keys.key(CHANGES_TRIMMED_BELOW),
+                        below.to_be_bytes().to_vec(),
+                    );
                 }
                 result = Some(t.result);
             }
         }
         applied.last_applied = Some(entry.log_id);
-        batch.put_cf(sm, keys.key(APPLIED), encode(applied)?);
-        self.db().write(batch).map_err(io_err)?;
         Ok((result, change))
     }
 
@@ -398,18 +433,27 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Strm: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
     {
         let mut applied = self.state.applied_state()?;
+        let mut pending = PendingWrites::new(self.db(), cf(self.db(), CF_SM)?);
+        let mut changes = Vec::new();
+        let mut replies = Vec::new();
         while let Some((entry, responder)) = entries.try_next().await? {
-            let (result, change) = self.apply_entry(&entry, &mut applied)?;
-            if let Some(c) = change {
-                // Nobody listening is fine.
-                let _ = self.changes.send(c);
-            }
-            if let Some(r) = responder {
-                // Blank and membership entries answer with a neutral result.
-                r.send(result.unwrap_or_else(|| {
-                    Err(domain::DomainError::invalid("entry", "not a command"))
-                }));
-            }
+            let (result, change) = self.apply_entry(&entry, &mut applied, &mut pending)?;
+            changes.extend(change);
+            replies.extend(responder.map(|r| (r, result)));
+        }
+        pending.put(self.keys().key(APPLIED), encode(&applied)?);
+        pending.commit()?;
+        // Only once the run is in RocksDB do clients and watchers hear of it.
+        for c in changes {
+            // Nobody listening is fine.
+            let _ = self.changes.send(c);
+        }
+        for (r, result) in replies {
+            // Blank and membership entries answer with a neutral result.
+            r.send(
+                result
+                    .unwrap_or_else(|| Err(domain::DomainError::invalid("entry", "not a command"))),
+            );
         }
         Ok(())
     }
