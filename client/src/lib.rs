@@ -33,6 +33,7 @@ mod config;
 mod error;
 mod hlc;
 mod retry;
+pub mod risk;
 mod watch;
 
 pub use client::Client;

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::args::{
     AddLearnerArgs, AuditCmd, AuditExportArgs, AuditVerifyArgs, ChangeMembershipArgs, ClusterCmd,
-    Command, DeclareArgs, IncidentCmd, ListArgs, Output, ShowArgs, StatusChangeArgs,
+    Command, DeclareArgs, IncidentCmd, ListArgs, Output, RiskCmd, ShowArgs, StatusChangeArgs,
     TimelineAddArgs, TimelineCmd, TransferLeaderArgs, UpdateArgs, WatchArgs,
 };
 use super::parse::status_word;
@@ -42,6 +42,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
         Command::Bench(a) => super::bench::bench(ctx, a).await,
+        Command::Risk(RiskCmd::Export(a)) => super::risk::export(ctx, a).await,
     }
 }
 

@@ -6,6 +6,7 @@ mod bench;
 mod commands;
 mod parse;
 mod render;
+mod risk;
 mod settings;
 mod table;
 
