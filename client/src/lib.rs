@@ -35,6 +35,7 @@ mod error;
 mod hlc;
 mod rbac;
 mod retry;
+pub mod risk;
 mod watch;
 
 pub use client::Client;

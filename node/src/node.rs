@@ -274,6 +274,11 @@ async fn start_group(
     }
     .validate()
     .with_context(|| format!("raft config of group {name}"))?;
+    // Before Raft starts applying: the index must be complete when apply first updates it.
+    let state = GroupState::new(db.clone(), keys.clone());
+    state
+        .ensure_due_index()
+        .with_context(|| format!("indexing escalation deadlines of group {name}"))?;
     let raft = Raft::new(
         node_id,
         Arc::new(raft_config),
@@ -282,14 +287,14 @@ async fn start_group(
             Arc::new(move |region: &str| topology.latency(&here, region))
         }),
         LogStore::new(db.clone(), keys.clone(), syncer.clone()),
-        StateMachine::new(db.clone(), keys.clone(), changes.clone()),
+        StateMachine::new(db.clone(), keys, changes.clone()),
     )
     .await
     .with_context(|| format!("starting raft group {name}"))?;
     Ok(Group {
         name: name.to_owned(),
         raft,
-        state: GroupState::new(db.clone(), keys),
+        state,
         changes,
         recovered: AtomicBool::new(false),
     })

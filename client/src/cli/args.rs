@@ -114,6 +114,9 @@ Examples:
     Audit(AuditCmd),
     /// Measure write throughput, latency and failover time of icc or etcd
     Bench(super::bench::BenchArgs),
+    /// Risk register: incident counts, recurrence, time lost and trend per service
+    #[command(subcommand)]
+    Risk(RiskCmd),
     /// Manage who may do what: role bindings scoped to regions, bearer tokens
     #[command(subcommand)]
     Rbac(RbacCmd),
@@ -262,6 +265,49 @@ pub struct CertsIssueArgs {
     /// More DNS names or IP addresses of the node (repeatable; node certificates only)
     #[arg(long, value_name = "NAME_OR_IP", requires = "node")]
     pub san: Vec<String>,
+}
+
+/// `icc risk ...`
+#[derive(Debug, Subcommand)]
+pub enum RiskCmd {
+    /// Write the risk register (one row per service) as CSV or JSON
+    #[command(after_help = "\
+Columns: service, incidents, sev1..sev4, open, recurrences (incidents declared within
+--window-days of the service's previous one), mean_days_between, hours_lost (declaration to
+first resolution, open incidents until now), recent and previous (incidents in the last
+window and the one before it) and trend (rising, falling or steady). Rows are ordered by
+hours lost, worst first. Global incidents are counted through their regional children.
+
+Examples:
+  icc risk export --out risk.csv
+  icc risk export --format json --window-days 90 --region eu-west")]
+    Export(RiskExportArgs),
+}
+
+/// File formats of the risk register.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RiskFormat {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON array of rows.
+    Json,
+}
+
+/// Arguments of `icc risk export`.
+#[derive(Debug, Args)]
+pub struct RiskExportArgs {
+    /// File format
+    #[arg(long, value_enum, default_value_t = RiskFormat::Csv)]
+    pub format: RiskFormat,
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Only these regions (repeatable); default: every region of the cluster
+    #[arg(long = "region", value_name = "REGION")]
+    pub regions: Vec<String>,
+    /// Length of the recurrence and trend windows, in days
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    pub window_days: u64,
 }
 
 /// `icc audit ...`

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::args::{
     AddLearnerArgs, AuditCmd, AuditExportArgs, AuditVerifyArgs, ChangeMembershipArgs, ClusterCmd,
-    Command, DeclareArgs, IncidentCmd, ListArgs, Output, ShowArgs, StatusChangeArgs,
+    Command, DeclareArgs, IncidentCmd, ListArgs, Output, RiskCmd, ShowArgs, StatusChangeArgs,
     TimelineAddArgs, TimelineCmd, TransferLeaderArgs, UpdateArgs, WatchArgs,
 };
 use super::parse::status_word;
@@ -44,6 +44,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Bench(a) => super::bench::bench(ctx, a).await,
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
         Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,
+        Command::Risk(RiskCmd::Export(a)) => super::risk::export(ctx, a).await,
     }
 }
 

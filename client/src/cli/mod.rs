@@ -8,6 +8,7 @@ mod commands;
 mod parse;
 mod rbac_cmd;
 mod render;
+mod risk;
 mod settings;
 mod table;
 mod tls_settings;

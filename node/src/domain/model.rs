@@ -142,6 +142,28 @@ impl Deadlines {
             + u32::from(missed(self.mitigate_by, Status::Mitigated))
             + u32::from(missed(self.resolve_by, Status::Resolved))
     }
+
+    /// The wall time (ns) after which an incident in `status` at escalation `tier` is due for
+    /// the next tier (`due_tier(status, now) > tier` exactly when `now` is past it), or `None`
+    /// when no remaining deadline can raise it. The state machine indexes incidents by it so
+    /// the leader's escalator reads only the incidents that are due, not every incident.
+    pub fn next_due(&self, status: Status, tier: u32) -> Option<u64> {
+        if tier == 0 {
+            return Some(0);
+        }
+        let mut pending: Vec<u64> = [
+            (self.acknowledge_by, Status::Acknowledged),
+            (self.mitigate_by, Status::Mitigated),
+            (self.resolve_by, Status::Resolved),
+        ]
+        .into_iter()
+        .filter(|&(by, reached)| by != 0 && status < reached)
+        .map(|(by, _)| by)
+        .collect();
+        pending.sort_unstable();
+        // due_tier = 1 + (deadlines passed): above `tier` once the tier-th deadline has passed.
+        pending.get(usize::try_from(tier - 1).ok()?).copied()
+    }
 }
 
 /// One entry in an incident's timeline.
@@ -203,6 +225,13 @@ pub struct Incident {
     /// Current escalation tier: 1 on-call, 2 specialists, 3 regional lead, 4 global command.
     #[serde(default = "first_tier")]
     pub escalation_tier: u32,
+}
+
+impl Incident {
+    /// When this incident is next due for escalation (see [`Deadlines::next_due`]).
+    pub fn next_escalation_at(&self) -> Option<u64> {
+        self.deadlines.next_due(self.status, self.escalation_tier)
+    }
 }
 
 fn first_tier() -> u32 {

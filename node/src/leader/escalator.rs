@@ -22,7 +22,8 @@ pub async fn run(ctx: Arc<NodeCtx>) {
     super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx, &group)).await;
 }
 
-/// One check: propose the next step for every open incident whose due tier is higher.
+/// One check: propose the next step for every open incident whose due tier is higher. The
+/// state machine's due index names the candidates, so a check costs what is due, not what exists.
 async fn step(ctx: &NodeCtx, group: &Group) {
     if group.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
         return;
@@ -30,8 +31,8 @@ async fn step(ctx: &NodeCtx, group: &Group) {
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64);
-    let incidents = match group.state.incidents() {
-        Ok(all) => all,
+    let incidents = match group.state.due_for_escalation(now) {
+        Ok(due) => due,
         Err(e) => {
             tracing::error!("escalator: cannot read incidents: {e}");
             return;

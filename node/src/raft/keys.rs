@@ -14,6 +14,9 @@
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
 //! | `sm`    | `au/<seq u64 BE>`                   | protobuf `AuditEntry` (hash chain)      |
 //! | `sm`    | `audit_head`                        | JSON (last seq, last hash)              |
+//! | `sm`    | `d/<due ns u64 BE><incident id>`    | empty: escalation due-time index        |
+//! | `sm`    | `do/<incident id>`                  | u64 BE: the incident's due time above   |
+//! | `sm`    | `due_index_v1`                      | empty: the due index is complete        |
 //! | `sm`    | `sec/b/<identity> 0x00 <role>`      | JSON role binding (global group)        |
 //! | `sm`    | `sec/t/<sha-256 hex>`               | JSON token record, never the token      |
 //! | `sm`    | `sec/r/<request id>`                | empty: security command applied         |
@@ -133,6 +136,29 @@ impl GroupKeys {
         let mut k = self.key(b"c/");
         k.extend_from_slice(&index.to_be_bytes());
         k
+    }
+
+    /// Escalation due-index entry: incident `id` is due for its next tier after `at_ns`.
+    pub fn due(&self, at_ns: u64, id: &str) -> Vec<u8> {
+        let mut k = self.dues();
+        k.extend_from_slice(&at_ns.to_be_bytes());
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
+    /// Prefix of the due index, in due-time order.
+    pub fn dues(&self) -> Vec<u8> {
+        self.key(b"d/")
+    }
+
+    /// Where the due index remembers incident `id`'s entry, so a change can remove it.
+    pub fn due_of(&self, id: &str) -> Vec<u8> {
+        self.key(format!("do/{id}").as_bytes())
+    }
+
+    /// Prefix of every `due_of` record.
+    pub fn dues_of(&self) -> Vec<u8> {
+        self.key(b"do/")
     }
 
     /// Prefix of every change record.

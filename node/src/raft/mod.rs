@@ -7,9 +7,11 @@
 
 pub mod codec;
 pub mod db;
+pub mod due_index;
 pub mod keys;
 pub mod log_store;
 pub mod network;
+pub mod pending;
 pub mod service;
 pub mod state_machine;
 

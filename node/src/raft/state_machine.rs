@@ -20,7 +20,9 @@ use tokio::sync::broadcast;
 
 use super::codec::{decode, encode};
 use super::db::{cf, io_err};
+use super::due_index;
 use super::keys::{CF_SM, CF_SNAP, GroupKeys, prefix_end};
+use super::pending::PendingWrites;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::audit;
 use crate::domain::{self, Applied, Incident, Stamp, StateView, TimelineEvent};
@@ -107,6 +109,20 @@ impl GroupState {
             .collect()
     }
 
+    /// The open incidents whose next escalation tier fell due before `now_ns`.
+    pub fn due_for_escalation(&self, now_ns: u64) -> io::Result<Vec<Incident>> {
+        let mut due = Vec::new();
+        for id in due_index::due_before(&self.db, &self.keys, now_ns)? {
+            due.extend(self.incident(&id)?);
+        }
+        Ok(due)
+    }
+
+    /// Builds the escalation due index if this group's state predates it.
+    pub fn ensure_due_index(&self) -> io::Result<()> {
+        due_index::ensure(&self.db, &self.keys, || self.incidents())
+    }
+
     /// One incident's timeline, in order.
     pub fn timeline(&self, id: &str) -> io::Result<Vec<TimelineEvent>> {
         self.scan(&self.keys.timeline(id))?
@@ -175,21 +191,54 @@ impl GroupState {
     }
 }
 
-impl StateView for GroupState {
+/// Raw reads of a group's `sm` keys, from which [`StateView`] decodes what apply needs: straight
+/// from RocksDB (validation before proposing), or through an apply call's pending writes.
+trait SmRead {
+    fn read(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>>;
+    fn group_keys(&self) -> &GroupKeys;
+}
+
+impl SmRead for GroupState {
+    fn read(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        self.db.get_cf(cf(&self.db, CF_SM)?, key).map_err(io_err)
+    }
+
+    fn group_keys(&self) -> &GroupKeys {
+        &self.keys
+    }
+}
+
+/// The state as apply sees it in the middle of a run of entries.
+struct PendingView<'a, 'db> {
+    pending: &'a PendingWrites<'db>,
+    keys: &'a GroupKeys,
+}
+
+impl SmRead for PendingView<'_, '_> {
+    fn read(&self, key: &[u8]) -> io::Result<Option<Vec<u8>>> {
+        self.pending.get(key)
+    }
+
+    fn group_keys(&self) -> &GroupKeys {
+        self.keys
+    }
+}
+
+impl<T: SmRead> StateView for T {
     fn incident(&self, id: &str) -> io::Result<Option<Incident>> {
-        GroupState::incident(self, id)
+        self.read(&self.group_keys().incident(id))?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>> {
-        self.get(&self.keys.request(request_id))
+        self.read(&self.group_keys().request(request_id))?
+            .map(|b| decode(&b))
+            .transpose()
     }
 
     fn next_sequence(&self) -> io::Result<u64> {
-        let bytes = self
-            .db
-            .get_cf(cf(&self.db, CF_SM)?, self.keys.key(SEQUENCE))
-            .map_err(io_err)?;
-        match bytes {
+        match self.read(&self.group_keys().key(SEQUENCE))? {
             None => Ok(1),
             Some(b) => {
                 let arr: [u8; 8] = b
@@ -225,16 +274,16 @@ impl StateMachine {
         &self.state.keys
     }
 
-    /// Applies one entry in one write batch; returns the command result and the change to publish.
+    /// Applies one entry, adding its writes to the run's `pending` batch; returns the command
+    /// result and the change to publish once the batch is written.
     fn apply_entry(
         &self,
         entry: &super::Entry,
         applied: &mut AppliedState,
+        pending: &mut PendingWrites<'_>,
     ) -> io::Result<(Option<super::Outcome>, Option<ChangeRecord>)> {
-        let sm = cf(self.db(), CF_SM)?;
         let keys = self.keys();
         let index = entry.log_id.index();
-        let mut batch = WriteBatch::default();
         let mut result = None;
         let mut change = None;
         match &entry.payload {
@@ -248,69 +297,71 @@ impl StateMachine {
                     ..
                 },
             ) => {
-                let r = crate::security::state::apply(self.db(), keys, &mut batch, cmd, op)?;
+                let r = crate::security::state::apply(pending, keys, cmd, op)?;
                 if r.is_ok() {
-                    let head: audit::Head =
-                        self.state.get(&keys.key(AUDIT_HEAD))?.unwrap_or_default();
+                    // Bindings and tokens are audited in the global group's chain too.
+                    let head: audit::Head = pending
+                        .get(&keys.key(AUDIT_HEAD))?
+                        .map(|b| decode(&b))
+                        .transpose()?
+                        .unwrap_or_default();
                     let entry = audit::security_entry(keys.name(), &head, cmd, op, index);
-                    batch.put_cf(
-                        sm,
-                        keys.audit(entry.seq),
-                        prost::Message::encode_to_vec(&entry),
-                    );
+                    pending.put(keys.audit(entry.seq), prost::Message::encode_to_vec(&entry));
                     let head = audit::Head {
                         seq: entry.seq,
                         hash: entry.hash,
                     };
-                    batch.put_cf(sm, keys.key(AUDIT_HEAD), encode(&head)?);
+                    pending.put(keys.key(AUDIT_HEAD), encode(&head)?);
                 }
                 result = Some(super::Outcome::Security(r));
             }
             EntryPayload::Normal(cmd) => {
-                let t = domain::apply(&self.state, cmd, index)?;
+                let view = PendingView { pending, keys };
+                let t = domain::apply(&view, cmd, index)?;
                 if let (Some(e), Ok(done)) = (&t.effects, &t.result) {
-                    batch.put_cf(sm, keys.incident(&e.incident.id), encode(&e.incident)?);
+                    pending.put(keys.incident(&e.incident.id), encode(&e.incident)?);
+                    due_index::update(pending, keys, &e.incident)?;
                     for ev in &e.events {
-                        batch.put_cf(sm, keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
+                        pending.put(keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
                     }
                     if let Some(next) = e.next_sequence {
-                        batch.put_cf(sm, keys.key(SEQUENCE), next.to_be_bytes());
+                        pending.put(keys.key(SEQUENCE), next.to_be_bytes().to_vec());
                     }
-                    batch.put_cf(sm, keys.request(&cmd.request_id), encode(done)?);
+                    pending.put(keys.request(&cmd.request_id), encode(done)?);
                     // The audit chain grows in the same batch as the effects it records.
-                    let head: audit::Head =
-                        self.state.get(&keys.key(AUDIT_HEAD))?.unwrap_or_default();
+                    let head: audit::Head = pending
+                        .get(&keys.key(AUDIT_HEAD))?
+                        .map(|b| decode(&b))
+                        .transpose()?
+                        .unwrap_or_default();
                     let entry = audit::next_entry(keys.name(), &head, cmd, done, index);
-                    batch.put_cf(
-                        sm,
-                        keys.audit(entry.seq),
-                        prost::Message::encode_to_vec(&entry),
-                    );
+                    pending.put(keys.audit(entry.seq), prost::Message::encode_to_vec(&entry));
                     let head = audit::Head {
                         seq: entry.seq,
                         hash: entry.hash,
                     };
-                    batch.put_cf(sm, keys.key(AUDIT_HEAD), encode(&head)?);
+                    pending.put(keys.key(AUDIT_HEAD), encode(&head)?);
                     let record = ChangeRecord {
                         index,
                         at: cmd.stamp,
                         incident: e.incident.clone(),
                         events: e.events.clone(),
                     };
-                    batch.put_cf(sm, keys.change(index), encode(&record)?);
+                    pending.put(keys.change(index), encode(&record)?);
                     change = Some(record);
                 }
                 if index.is_multiple_of(1_000) && index > CHANGES_RETAINED {
                     let below = index - CHANGES_RETAINED;
-                    batch.delete_range_cf(sm, keys.change(0), keys.change(below));
-                    batch.put_cf(sm, keys.key(CHANGES_TRIMMED_BELOW), below.to_be_bytes());
+                    pending.delete_range_unread(keys.change(0), keys.change(below));
+                    pending.put(
+                        keys.key(CHANGES_TRIMMED_BELOW),
+                        below.to_be_bytes().to_vec(),
+                    );
                 }
                 result = Some(super::Outcome::Incident(t.result));
             }
         }
         applied.last_applied = Some(entry.log_id);
-        batch.put_cf(sm, keys.key(APPLIED), encode(applied)?);
-        self.db().write(batch).map_err(io_err)?;
         Ok((result, change))
     }
 
@@ -416,21 +467,29 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Strm: Stream<Item = io::Result<EntryResponder<TypeConfig>>> + Unpin + OptionalSend,
     {
         let mut applied = self.state.applied_state()?;
+        let mut pending = PendingWrites::new(self.db(), cf(self.db(), CF_SM)?);
+        let mut changes = Vec::new();
+        let mut replies = Vec::new();
         while let Some((entry, responder)) = entries.try_next().await? {
-            let (result, change) = self.apply_entry(&entry, &mut applied)?;
-            if let Some(c) = change {
-                // Nobody listening is fine.
-                let _ = self.changes.send(c);
-            }
-            if let Some(r) = responder {
-                // Blank and membership entries answer with a neutral result.
-                r.send(result.unwrap_or_else(|| {
-                    super::Outcome::Incident(Err(domain::DomainError::invalid(
-                        "entry",
-                        "not a command",
-                    )))
-                }));
-            }
+            let (result, change) = self.apply_entry(&entry, &mut applied, &mut pending)?;
+            changes.extend(change);
+            replies.extend(responder.map(|r| (r, result)));
+        }
+        pending.put(self.keys().key(APPLIED), encode(&applied)?);
+        pending.commit()?;
+        // Only once the run is in RocksDB do clients and watchers hear of it.
+        for c in changes {
+            // Nobody listening is fine.
+            let _ = self.changes.send(c);
+        }
+        for (r, result) in replies {
+            // Blank and membership entries answer with a neutral result.
+            r.send(result.unwrap_or_else(|| {
+                super::Outcome::Incident(Err(domain::DomainError::invalid(
+                    "entry",
+                    "not a command",
+                )))
+            }));
         }
         Ok(())
     }
@@ -457,6 +516,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         batch.put_cf(sm, self.keys().key(APPLIED), encode(&applied)?);
         self.keep_snapshot(&mut batch, meta, &snapshot)?;
         self.db().write(batch).map_err(io_err)?;
+        self.state.ensure_due_index()?;
         tracing::info!(last = ?meta.last_log_id, "installed snapshot");
         Ok(())
     }

@@ -10,7 +10,7 @@
 
 use std::io;
 
-use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch};
+use rocksdb::{DB, Direction, IteratorMode, ReadOptions};
 
 use super::model::{Binding, SecurityOp, TokenRecord};
 use crate::config::GLOBAL_GROUP;
@@ -18,6 +18,7 @@ use crate::domain::Command;
 use crate::raft::codec::{decode, encode};
 use crate::raft::db::{cf, io_err};
 use crate::raft::keys::{CF_SM, GroupKeys, prefix_end};
+use crate::raft::pending::PendingWrites;
 
 fn binding_key(keys: &GroupKeys, identity: &str, role: &str) -> Vec<u8> {
     keys.key(format!("sec/b/{identity}\0{role}").as_bytes())
@@ -59,12 +60,12 @@ pub fn load(db: &DB, keys: &GroupKeys) -> io::Result<(Vec<Binding>, Vec<TokenRec
     Ok((bindings, tokens))
 }
 
-/// Applies one security command into `batch`. `Err` (in the inner result) is a rejection that
-/// changes nothing, written "<field>: <rule>"; an `io::Error` is a storage failure.
+/// Applies one security command into the apply call's pending writes (so later entries of the
+/// same run see it). `Err` (in the inner result) is a rejection that changes nothing, written
+/// "<field>: <rule>"; an `io::Error` is a storage failure.
 pub fn apply(
-    db: &DB,
+    pending: &mut PendingWrites<'_>,
     keys: &GroupKeys,
-    batch: &mut WriteBatch,
     cmd: &Command,
     op: &SecurityOp,
 ) -> io::Result<Result<(), String>> {
@@ -77,9 +78,8 @@ pub fn apply(
     if let Err(e) = op.check() {
         return Ok(Err(e));
     }
-    let sm = cf(db, CF_SM)?;
     let seen = request_key(keys, &cmd.request_id);
-    if db.get_cf(sm, &seen).map_err(io_err)?.is_some() {
+    if pending.get(&seen)?.is_some() {
         // A retried bind/unbind/revoke already took effect; a retried token creation must not
         // pretend to succeed (the new token would not be the stored one).
         return Ok(match op {
@@ -102,14 +102,14 @@ pub fn apply(
                 regions: regions.clone(),
                 at: cmd.stamp,
             };
-            batch.put_cf(sm, binding_key(keys, identity, role.name()), encode(&b)?);
+            pending.put(binding_key(keys, identity, role.name()), encode(&b)?);
         }
         SecurityOp::Unbind { identity, role, .. } => {
             let key = binding_key(keys, identity, role.name());
-            if db.get_cf(sm, &key).map_err(io_err)?.is_none() {
+            if pending.get(&key)?.is_none() {
                 return Ok(Err(format!("role: {identity} has no {role} binding")));
             }
-            batch.delete_cf(sm, key);
+            pending.delete(key);
         }
         SecurityOp::CreateToken { identity, hash, .. } => {
             let t = TokenRecord {
@@ -117,17 +117,17 @@ pub fn apply(
                 identity: identity.clone(),
                 at: cmd.stamp,
             };
-            batch.put_cf(sm, token_key(keys, hash), encode(&t)?);
+            pending.put(token_key(keys, hash), encode(&t)?);
         }
         SecurityOp::RevokeToken { id, .. } => {
-            let found = scan(db, &token_key(keys, id))?;
+            let found = pending.scan_prefix(&token_key(keys, id))?;
             match found.as_slice() {
-                [(key, _)] => batch.delete_cf(sm, key),
+                [(key, _)] => pending.delete(key.clone()),
                 [] => return Ok(Err(format!("id: no token {id}"))),
                 _ => return Ok(Err(format!("id: {id} matches several tokens"))),
             }
         }
     }
-    batch.put_cf(sm, seen, b"");
+    pending.put(seen, Vec::new());
     Ok(Ok(()))
 }
