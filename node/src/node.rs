@@ -183,6 +183,13 @@ pub async fn run(
         }
     };
     let server = builder
+        // hyper's default of 200 concurrent streams per connection made the 201st request of a
+        // busy client wait for a free stream; a CLI or dashboard multiplexes on one connection.
+        .max_concurrent_streams(MAX_STREAMS_PER_CONNECTION)
+        // Peers cancel (reset) heartbeats that time out under load; h2's default allowance of
+        // 20 such resets pending accept then closed the whole peer connection, replication
+        // stream included. Still bounded, against rapid-reset floods.
+        .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESETS))
         .add_service(IncidentServiceServer::with_interceptor(
             Guarded::new(IncidentApi::new(ctx.clone()), ctx.clone(), policy.clone()),
             auth(Audience::Anyone),
@@ -299,6 +306,12 @@ async fn start_group(
         recovered: AtomicBool::new(false),
     })
 }
+
+/// Concurrent HTTP/2 streams a node accepts on one connection.
+const MAX_STREAMS_PER_CONNECTION: u32 = 1024;
+
+/// Reset streams h2 tolerates before accept, per connection, before it closes the connection.
+const MAX_PENDING_RESETS: usize = 200;
 
 /// Accepted connections with Nagle's algorithm off. Serving our own listener bypasses tonic's
 /// TCP settings, and with Nagle on every small response waited for the peer's delayed ACK:

@@ -40,11 +40,25 @@ impl Interceptor for StampOutgoing {
 /// A channel to a peer with HLC stamping.
 pub type PeerChannel = InterceptedService<Channel, StampOutgoing>;
 
-/// Cached channels to peers, by address.
+/// Which connection to a peer a call uses.
+///
+/// Heartbeats and votes decide who leads; they get their own TCP connection so they never
+/// queue behind megabytes of replication and forwarded writes on the data connection. Before
+/// this split, a saturated leader's heartbeats timed out behind its own append stream and
+/// followers started elections (leader changes in the 128- and 256-client `make bench` runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lane {
+    /// Log replication, snapshots, forwarded client requests.
+    Data,
+    /// Heartbeats, votes and pre-votes.
+    Control,
+}
+
+/// Cached channels to peers, by address and lane.
 pub struct Peers {
     clock: Arc<NodeClock>,
     tls: Option<ClientTlsConfig>,
-    channels: Mutex<HashMap<String, Channel>>,
+    channels: Mutex<HashMap<(String, Lane), Channel>>,
     refusals: Mutex<HashMap<u64, Instant>>,
 }
 
@@ -78,10 +92,16 @@ impl Peers {
             .collect()
     }
 
-    /// The channel to `addr` (`host:port`).
+    /// The data channel to `addr` (`host:port`).
     pub fn channel(&self, addr: &str) -> Result<PeerChannel, Status> {
+        self.lane_channel(addr, Lane::Data)
+    }
+
+    /// The channel to `addr` on `lane`.
+    pub fn lane_channel(&self, addr: &str, lane: Lane) -> Result<PeerChannel, Status> {
         let mut map = self.channels.lock().unwrap_or_else(|p| p.into_inner());
-        let channel = match map.get(addr) {
+        let key = (addr.to_owned(), lane);
+        let channel = match map.get(&key) {
             Some(c) => c.clone(),
             None => {
                 let bad = |e: tonic::transport::Error| {
@@ -100,7 +120,7 @@ impl Peers {
                     .http2_keep_alive_interval(Duration::from_secs(10))
                     .keep_alive_timeout(Duration::from_secs(5));
                 let c = endpoint.connect_lazy();
-                map.insert(addr.to_owned(), c.clone());
+                map.insert(key, c.clone());
                 c
             }
         };
@@ -110,9 +130,10 @@ impl Peers {
         ))
     }
 
-    /// Raft transport client to `addr`.
-    pub fn raft(&self, addr: &str) -> Result<RaftServiceClient<PeerChannel>, Status> {
-        Ok(RaftServiceClient::new(self.channel(addr)?).max_decoding_message_size(64 << 20))
+    /// Raft transport client to `addr` on `lane`.
+    pub fn raft(&self, addr: &str, lane: Lane) -> Result<RaftServiceClient<PeerChannel>, Status> {
+        Ok(RaftServiceClient::new(self.lane_channel(addr, lane)?)
+            .max_decoding_message_size(64 << 20))
     }
 
     /// Incident API client to `addr` (for forwarding to a leader).

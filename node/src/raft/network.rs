@@ -19,7 +19,7 @@ use tonic::Code;
 
 use super::codec::{decode, encode};
 use super::{NodeId, NodeInfo, Snapshot, TypeConfig, Vote};
-use crate::peers::Peers;
+use crate::peers::{Lane, Peers};
 
 /// Size of one snapshot data chunk on the wire.
 const SNAPSHOT_CHUNK: usize = 1 << 20;
@@ -104,9 +104,9 @@ impl Connection {
         })
     }
 
-    fn client(&self) -> Result<RaftClient, RPCError<TypeConfig>> {
+    fn client(&self, lane: Lane) -> Result<RaftClient, RPCError<TypeConfig>> {
         self.peers
-            .raft(&self.addr)
+            .raft(&self.addr, lane)
             .map_err(|s| rpc_err(self.target, s))
     }
 
@@ -121,6 +121,7 @@ impl Connection {
     /// One unary Raft RPC: encode, send with the RPC's deadline, decode the reply.
     async fn unary<Req, Resp, F, Fut>(
         &self,
+        lane: Lane,
         req: &Req,
         option: &RPCOption,
         call: F,
@@ -136,7 +137,7 @@ impl Connection {
         }
         let mut request = tonic::Request::new(self.message(req)?);
         request.set_timeout(option.hard_ttl());
-        let reply = call(self.client()?, request)
+        let reply = call(self.client(lane)?, request)
             .await
             .map_err(|s| self.failed(s))?;
         decode(&reply.into_inner().payload).map_err(io_rpc_err)
@@ -153,7 +154,13 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         rpc: AppendEntriesRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&rpc, &option, |mut c, r| async move {
+        // Empty appends are heartbeats: they keep the leader's lease, so they take the control lane.
+        let lane = if rpc.entries.is_empty() {
+            Lane::Control
+        } else {
+            Lane::Data
+        };
+        self.unary(lane, &rpc, &option, |mut c, r| async move {
             c.append_entries(r).await
         })
         .await
@@ -194,7 +201,7 @@ impl RaftNetworkV2<TypeConfig> for Connection {
                 .take_while(|r| futures::future::ready(r.is_ok()))
                 .filter_map(|r| futures::future::ready(r.ok()));
             let response = self
-                .client()?
+                .client(Lane::Data)?
                 .stream_append(outgoing)
                 .await
                 .map_err(|s| self.failed(s))?;
@@ -217,8 +224,10 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&rpc, &option, |mut c, r| async move { c.vote(r).await })
-            .await
+        self.unary(Lane::Control, &rpc, &option, |mut c, r| async move {
+            c.vote(r).await
+        })
+        .await
     }
 
     async fn pre_vote(
@@ -226,8 +235,10 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         rpc: VoteRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<VoteResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&rpc, &option, |mut c, r| async move { c.pre_vote(r).await })
-            .await
+        self.unary(Lane::Control, &rpc, &option, |mut c, r| async move {
+            c.pre_vote(r).await
+        })
+        .await
     }
 
     async fn full_snapshot(
@@ -257,7 +268,7 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         let mut req = tonic::Request::new(futures::stream::iter(chunks));
         req.set_timeout(option.hard_ttl().max(Duration::from_secs(30)));
         let reply = self
-            .client()
+            .client(Lane::Data)
             .map_err(StreamingError::from)?
             .install_snapshot(req)
             .await
@@ -270,7 +281,7 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         req: TransferLeaderRequest<TypeConfig>,
         option: RPCOption,
     ) -> Result<TransferLeaderResponse<TypeConfig>, RPCError<TypeConfig>> {
-        self.unary(&req, &option, |mut c, r| async move {
+        self.unary(Lane::Control, &req, &option, |mut c, r| async move {
             c.transfer_leader(r).await
         })
         .await
