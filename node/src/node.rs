@@ -70,7 +70,7 @@ pub async fn run(
         offset,
         opts.test_clock_offset_ms < 0,
     ));
-    let peers = Arc::new(Peers::new(clock.clone()));
+    let peers = Arc::new(Peers::new(clock.clone()).with_dial_overrides(me.dial.clone()));
     let syncer = WalSyncer::start(db.clone()).context("starting the WAL sync thread")?;
 
     // The node's region group, and the global group where it is a voter.

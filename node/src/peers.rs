@@ -44,6 +44,8 @@ pub type PeerChannel = InterceptedService<Channel, StampOutgoing>;
 pub struct Peers {
     clock: Arc<NodeClock>,
     channels: Mutex<HashMap<String, Channel>>,
+    /// Peer address -> address actually dialled (a proxy in chaos tests); see `NodeEntry::dial`.
+    dial: HashMap<String, String>,
     refusals: Mutex<HashMap<u64, Instant>>,
 }
 
@@ -56,8 +58,15 @@ impl Peers {
         Self {
             clock,
             channels: Mutex::new(HashMap::new()),
+            dial: HashMap::new(),
             refusals: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Dials `via` whenever a peer at `addr` is wanted, for each `(addr, via)` pair.
+    pub fn with_dial_overrides(mut self, dial: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.dial.extend(dial);
+        self
     }
 
     /// Notes that peer `node` refused a request because this node's clock was too far ahead.
@@ -81,7 +90,8 @@ impl Peers {
         let channel = match map.get(addr) {
             Some(c) => c.clone(),
             None => {
-                let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+                let target = self.dial.get(addr).map_or(addr, String::as_str);
+                let endpoint = Endpoint::from_shared(format!("http://{target}"))
                     .map_err(|e| Status::internal(format!("bad peer address {addr}: {e}")))?
                     .connect_timeout(Duration::from_millis(500))
                     .tcp_nodelay(true)
