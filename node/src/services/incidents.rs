@@ -68,7 +68,7 @@ impl IncidentApi {
                     if let Err(s) = &answer {
                         self.ctx.note_refusal(&addr, s);
                     }
-                    answer
+                    answer.map_err(|s| unreachable_leader(&addr, s))
                 }
                 Err(Route::Fail(s)) => Err(s),
             },
@@ -621,4 +621,15 @@ fn backlog_is_complete(
         .changes_from(next)
         .map(|v| v.first().is_none_or(|c| c.index >= index))
         .unwrap_or(false)
+}
+
+/// A forward that failed in the transport (the leader died or is cut off) becomes UNAVAILABLE,
+/// so the client retries elsewhere with the same request id; passed on as is, tonic's local
+/// "transport error" (code Unknown) reached the client as a server answer it must not retry.
+/// Found by the chaos suite (kill-leader).
+fn unreachable_leader(addr: &str, s: Status) -> Status {
+    if std::error::Error::source(&s).is_none() {
+        return s;
+    }
+    Status::unavailable(format!("leader {addr} did not answer ({}); retry", s.message()))
 }
