@@ -68,7 +68,7 @@ impl IncidentApi {
                     if let Err(s) = &answer {
                         self.ctx.note_refusal(&addr, s);
                     }
-                    answer.map_err(|s| unreachable_leader(&addr, s))
+                    answer.map_err(|s| unreachable_peer(&addr, s))
                 }
                 Err(Route::Fail(s)) => Err(s),
             },
@@ -81,7 +81,9 @@ impl IncidentApi {
                 let mut last = Status::unavailable(format!("no node of group {group} answered"));
                 for addr in addrs {
                     let req = self.ctx.onward_request(msg.clone(), &hops, false);
-                    let answer = call(self.ctx.peers.incidents(&addr)?, req).await;
+                    let answer = call(self.ctx.peers.incidents(&addr)?, req)
+                        .await
+                        .map_err(|s| unreachable_peer(&addr, s));
                     if let Err(s) = &answer {
                         self.ctx.note_refusal(&addr, s);
                     }
@@ -623,15 +625,19 @@ fn backlog_is_complete(
         .unwrap_or(false)
 }
 
-/// A forward that failed in the transport (the leader died or is cut off) becomes UNAVAILABLE,
-/// so the client retries elsewhere with the same request id; passed on as is, tonic's local
-/// "transport error" (code Unknown) reached the client as a server answer it must not retry.
-/// Found by the chaos suite (kill-leader).
-fn unreachable_leader(addr: &str, s: Status) -> Status {
+/// A forward or route that failed in the transport (the peer died or is cut off) becomes
+/// UNAVAILABLE, so the client retries elsewhere with the same request id; passed on as is,
+/// tonic's local "transport error" (Unknown) or "operation was canceled" (Cancelled) reached
+/// the client as a server answer it must not retry. Found by the chaos suite (kill-leader; and
+/// kill-region for routed requests).
+fn unreachable_peer(addr: &str, s: Status) -> Status {
     if std::error::Error::source(&s).is_none() {
         return s;
     }
-    Status::unavailable(format!("leader {addr} did not answer ({}); retry", s.message()))
+    Status::unavailable(format!(
+        "node {addr} did not answer ({}); retry",
+        s.message()
+    ))
 }
 
 /// Interleaves incidents' timelines by HLC but keeps each incident's own events in commit
@@ -664,7 +670,6 @@ fn merge_in_hlc_order(events: Vec<pb::TimelineEvent>) -> Vec<pb::TimelineEvent> 
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {
