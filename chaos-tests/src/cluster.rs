@@ -167,6 +167,13 @@ impl Cluster {
             cluster.set_failpoints(id, &[])?;
             cluster.spawn(id)?;
         }
+        // Storage faults and the power-cut emulation need an iccd built with the feature.
+        for id in cluster.ids() {
+            wait_for(&format!("node {id} to report its failpoints (an iccd built with `--features failpoints`: cargo build -p icc-node --features failpoints --bin iccd)"), || async {
+                cluster.log(id).contains("CHAOS failpoints active").then_some(())
+            })
+            .await?;
+        }
         Ok(cluster)
     }
 
