@@ -5,13 +5,15 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/icc-target
 CARGO ?= cargo
 
-.PHONY: run test deps build fmt lint unit clean-run help bench
+.PHONY: run test deps build fmt lint unit clean-run help bench chaos chaos-broken
 
 help:
 	@echo "make run    build iccd and icc, start a local 3-node cluster (Ctrl-C stops it)"
 	@echo "make test   format check, clippy -D warnings, every unit and integration test"
 	@echo "make deps   install the system packages the build needs (libclang-dev)"
 	@echo "make bench  icc against etcd (3 members each, loopback): load and failover -> docs/benchmarks.md"
+	@echo "make chaos  every chaos scenario with CHAOS_SEEDS seeds (default 10): table of scenario x runs x failures"
+	@echo "make chaos-broken  the suite against a deliberately broken iccd (acks before fsync): must fail"
 
 ## System packages: RocksDB's bindgen needs libclang's C API (libclang.so).
 deps:
@@ -35,6 +37,26 @@ fmt:
 ## etcd 3.4 from Debian when missing. See scripts/bench.sh for the knobs.
 bench: deps
 	@scripts/bench.sh
+
+## The chaos suite's long profile (chaos-tests/, crate icc-chaos): every scenario with many seeds,
+## a markdown table at the end; failing runs keep a report in $(CARGO_TARGET_DIR)/chaos-reports/.
+## `make test` runs the short profile (one fixed seed per scenario).
+CHAOS_SEEDS ?= 10
+chaos: deps
+	$(CARGO) build -p icc-node --features failpoints --bin iccd
+	$(CARGO) build -p icc-chaos --bin icc-chaos
+	$(CARGO_TARGET_DIR)/debug/icc-chaos run --seeds $(CHAOS_SEEDS)
+
+## Proof that the suite can fail: iccd built with chaos-ack-before-fsync (appends acknowledged
+## before their WAL sync) must lose acknowledged writes under kill-all. Succeeds when the suite
+## reports failures.
+chaos-broken: deps
+	$(CARGO) build -p icc-node --features chaos-ack-before-fsync --bin iccd
+	cp $(CARGO_TARGET_DIR)/debug/iccd $(CARGO_TARGET_DIR)/debug/iccd-ack-before-fsync
+	$(CARGO) build -p icc-node --features failpoints --bin iccd
+	$(CARGO) build -p icc-chaos --bin icc-chaos
+	! ICC_CHAOS_ICCD=$(CARGO_TARGET_DIR)/debug/iccd-ack-before-fsync \
+		$(CARGO_TARGET_DIR)/debug/icc-chaos run --scenario kill-all --seeds 3 --first-seed 100
 
 ## Forget the local cluster's data (the next `make run` initialises a new cluster).
 clean-run:

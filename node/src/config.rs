@@ -106,6 +106,11 @@ pub struct NodeEntry {
     /// Whether it is a voter of the global group.
     #[serde(default)]
     pub global: GlobalRole,
+    /// Addresses this node dials instead of a peer's `addr`, keyed by that `addr` (only this
+    /// node's outgoing connections change; everyone still listens on their own `addr`). Lets the
+    /// chaos suite put a fault-injecting proxy between nodes. Empty in normal clusters.
+    #[serde(default)]
+    pub dial: BTreeMap<String, String>,
 }
 
 /// A node's part in the global group.
@@ -246,6 +251,14 @@ impl ClusterConfig {
                     "nodes: addr {:?} of node {} is not host:port (an IP and a port)",
                     n.addr, n.id
                 ));
+            }
+            for (peer, via) in &n.dial {
+                if via.parse::<std::net::SocketAddr>().is_err() {
+                    return Err(format!(
+                        "nodes: dial of node {} maps {peer:?} to {via:?}, which is not host:port",
+                        n.id
+                    ));
+                }
             }
             if !names.contains(n.region.as_str()) {
                 return Err(format!(
@@ -513,6 +526,13 @@ mod tests {
                 "no global voter",
             ),
             (format!("bogus = 1\n{ok}"), "bogus"),
+            (
+                ok.replace(
+                    "region = \"ap-south\"\nglobal = \"none\"",
+                    "region = \"ap-south\"\nglobal = \"none\"\ndial = { \"127.0.0.1:7001\" = \"nowhere\" }",
+                ),
+                "dial of node 6",
+            ),
             (
                 format!("[[latency]]\nbetween = [\"us-east\", \"mars\"]\nms = 40\n{ok}"),
                 "latency: unknown region",

@@ -89,7 +89,9 @@ pub async fn run(
         offset,
         opts.test_clock_offset_ms < 0,
     ));
-    let peers = Arc::new(Peers::new(clock.clone(), transport.peer_client()));
+    let peers = Arc::new(
+        Peers::new(clock.clone(), transport.peer_client()).with_dial_overrides(me.dial.clone()),
+    );
     let syncer = WalSyncer::start(db.clone()).context("starting the WAL sync thread")?;
 
     // The node's region group, and the global group where it is a voter.
@@ -277,6 +279,15 @@ async fn start_group(
         snapshot_policy: SnapshotPolicy::LogsSinceLast(t.snapshot_every),
         max_in_snapshot_log_to_keep: t.keep_logs_after_snapshot,
         enable_pre_vote: Some(t.pre_vote),
+        // A restarted leader must win a new election (a new term) before it leads again. With
+        // openraft's default it resumed its old term at once: after a crash that lost its
+        // unsynced log suffix (entries it had already sent to followers) it proposed different
+        // entries under the same (term, index), and followers that held the old ones took them
+        // as matching (replicas diverged, an acknowledged write was missing on the majority);
+        // and with a committed index older than the one it had served, it answered linearizable
+        // reads that missed acknowledged writes. Found by the chaos suite
+        // (kill-follower-and-majority, regions) with its power-cut emulation.
+        enable_leader_restore: Some(false),
         ..Default::default()
     }
     .validate()

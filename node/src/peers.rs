@@ -59,6 +59,8 @@ pub struct Peers {
     clock: Arc<NodeClock>,
     tls: Option<ClientTlsConfig>,
     channels: Mutex<HashMap<(String, Lane), Channel>>,
+    /// Peer address -> address actually dialled (a proxy in chaos tests); see `NodeEntry::dial`.
+    dial: HashMap<String, String>,
     refusals: Mutex<HashMap<u64, Instant>>,
 }
 
@@ -73,8 +75,15 @@ impl Peers {
             clock,
             tls,
             channels: Mutex::new(HashMap::new()),
+            dial: HashMap::new(),
             refusals: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Dials `via` whenever a peer at `addr` is wanted, for each `(addr, via)` pair.
+    pub fn with_dial_overrides(mut self, dial: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.dial.extend(dial);
+        self
     }
 
     /// Notes that peer `node` refused a request because this node's clock was too far ahead.
@@ -107,9 +116,10 @@ impl Peers {
                 let bad = |e: tonic::transport::Error| {
                     Status::internal(format!("bad peer address {addr}: {e}"))
                 };
+                let target = self.dial.get(addr).map_or(addr, String::as_str);
                 let endpoint = match &self.tls {
-                    None => Endpoint::from_shared(format!("http://{addr}")).map_err(bad)?,
-                    Some(tls) => Endpoint::from_shared(format!("https://{addr}"))
+                    None => Endpoint::from_shared(format!("http://{target}")).map_err(bad)?,
+                    Some(tls) => Endpoint::from_shared(format!("https://{target}"))
                         .map_err(bad)?
                         .tls_config(tls.clone())
                         .map_err(bad)?,

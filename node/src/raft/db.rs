@@ -15,6 +15,10 @@ pub fn open(path: &Path) -> io::Result<Arc<DB>> {
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
+    if crate::failpoints::lose_unsynced_on_crash() {
+        // Chaos tests: the WAL stays in RocksDB's buffer until a sync, so kill -9 loses it.
+        opts.set_manual_wal_flush(true);
+    }
     let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
     let cfs = ALL_CFS
         .iter()

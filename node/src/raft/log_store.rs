@@ -53,9 +53,10 @@ impl WalSyncer {
                             SyncRequest::Stop => stop = true,
                         }
                     }
-                    let result = match db.upgrade() {
-                        Some(db) => db.flush_wal(true).map_err(io_err),
-                        None => Err(io::Error::other("the database is closed")),
+                    let result = match (crate::failpoints::before_wal_sync(), db.upgrade()) {
+                        (Err(e), _) => Err(e),
+                        (Ok(()), Some(db)) => db.flush_wal(true).map_err(io_err),
+                        (Ok(()), None) => Err(io::Error::other("the database is closed")),
                     };
                     metrics::record_wal_sync(waiting.len());
                     for callback in waiting {
@@ -252,6 +253,11 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         // Written (readable) now; durable once the syncer's fsync covering it has run.
         self.db.write(batch).map_err(io_err)?;
+        if crate::failpoints::ACK_BEFORE_FSYNC {
+            // Deliberately broken build (chaos suite only): complete without any sync.
+            callback.io_completed(Ok(()));
+            return Ok(());
+        }
         self.syncer.submit(callback)
     }
 

@@ -1,0 +1,329 @@
+//! Faults as building blocks: each injects itself into a running cluster, holds for a while
+//! (longer than an election timeout), then heals. Scenarios compose them.
+
+use std::time::Duration;
+
+use icc_proto::v1::AppendTimelineRequest;
+use icc_proto::v1::incident_service_client::IncidentServiceClient;
+use rand::Rng;
+use rand::rngs::StdRng;
+use serde::{Deserialize, Serialize};
+
+use crate::cluster::Cluster;
+use crate::history::{Call, History, Op, Outcome, Value};
+
+/// One kind of fault, aimed at the Raft group of the cluster's first region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Fault {
+    /// kill -9 the leader, restart it after the hold.
+    KillLeader,
+    /// kill -9 one follower.
+    KillFollower,
+    /// kill -9 the leader and a follower (a majority of three).
+    KillMajority,
+    /// kill -9 every node at once (power cut of the whole cluster).
+    KillAll,
+    /// SIGSTOP the leader for longer than an election timeout, then SIGCONT.
+    PauseLeader,
+    /// Cut the leader off from every other node (both directions).
+    IsolateLeader,
+    /// Cut one follower off (a minority of one).
+    IsolateFollower,
+    /// The leader can receive but nothing it sends arrives.
+    OneWayFromLeader,
+    /// A random node is cut off and reconnected every few hundred milliseconds.
+    Flapping,
+    /// 20-80 ms added to every message between nodes.
+    SlowNetwork,
+    /// 2% of chunks reset their connection.
+    LossyNetwork,
+    /// A follower restarts with its clock 2 s ahead (beyond the 500 ms max offset).
+    ClockSkew,
+    /// A follower's WAL syncs fail (its Raft stops on the storage error; restarted at heal).
+    FsyncErrorFollower,
+    /// The leader's WAL syncs stall for 1.5 s each.
+    FsyncStallLeader,
+    /// kill -9 every node of a random region (several-region profiles).
+    KillRegion,
+    /// Cut every node of a random region off from the other regions (both directions).
+    IsolateRegion,
+}
+
+impl Fault {
+    /// Every fault, for listings.
+    pub const ALL: [Fault; 14] = [
+        Fault::KillLeader,
+        Fault::KillFollower,
+        Fault::KillMajority,
+        Fault::KillAll,
+        Fault::PauseLeader,
+        Fault::IsolateLeader,
+        Fault::IsolateFollower,
+        Fault::OneWayFromLeader,
+        Fault::Flapping,
+        Fault::SlowNetwork,
+        Fault::LossyNetwork,
+        Fault::ClockSkew,
+        Fault::FsyncErrorFollower,
+        Fault::FsyncStallLeader,
+    ];
+
+    /// Faults that need several regions.
+    pub const REGIONAL: [Fault; 2] = [Fault::KillRegion, Fault::IsolateRegion];
+}
+
+/// Where a fault runs and what it may record.
+pub struct FaultCtx<'a> {
+    /// The cluster.
+    pub cluster: &'a mut Cluster,
+    /// The group the fault aims at.
+    pub group: String,
+    /// The run's generator.
+    pub rng: &'a mut StdRng,
+    /// The run's history (probe writes go there too).
+    pub history: &'a History,
+    /// Incidents the workload knows (probes write to them).
+    pub incidents: Vec<String>,
+    /// Writes sent to nodes cut off from the majority.
+    pub probes: &'a mut Vec<Op>,
+    /// What happened when, for the report.
+    pub events: &'a mut Vec<String>,
+}
+
+impl FaultCtx<'_> {
+    fn note(&mut self, text: String) {
+        let line = format!("{} ms: {text}", self.history.now() / 1_000_000);
+        eprintln!("chaos: {line}");
+        self.events.push(line);
+    }
+
+    fn hold(&mut self) -> Duration {
+        Duration::from_millis(self.rng.random_range(1_500..3_000))
+    }
+
+    async fn leader(&mut self) -> anyhow::Result<u64> {
+        self.cluster.leader(&self.group).await
+    }
+
+    async fn follower(&mut self) -> anyhow::Result<u64> {
+        let leader = self.leader().await?;
+        let others: Vec<u64> = self
+            .cluster
+            .group_ids(&self.group)
+            .into_iter()
+            .filter(|id| *id != leader)
+            .collect();
+        Ok(others[self.rng.random_range(0..others.len())])
+    }
+
+    /// Sends notes straight to `node` (no client failover, no leader hints followed) while it
+    /// is cut off; each goes into the history and the probe list.
+    async fn probe(&mut self, node: u64, count: u32) {
+        if self.incidents.is_empty() {
+            return;
+        }
+        for k in 0..count {
+            let incident = self.incidents[self.rng.random_range(0..self.incidents.len())].clone();
+            let token = format!("probe-{}-{k}", self.history.now());
+            let call = Call::Note {
+                incident: incident.clone(),
+                token: token.clone(),
+            };
+            let invoke_ns = self.history.now();
+            let outcome =
+                raw_note(&self.cluster, &self.cluster.addr(node), &incident, &token).await;
+            let op = Op {
+                client: 1_000 + node as u32,
+                invoke_ns,
+                complete_ns: self.history.now(),
+                call,
+                outcome,
+            };
+            self.history.record(op.clone());
+            self.probes.push(op);
+        }
+    }
+
+    /// Injects `fault`, holds it, heals it.
+    pub async fn run(&mut self, fault: Fault) -> anyhow::Result<()> {
+        let hold = self.hold();
+        match fault {
+            Fault::KillLeader | Fault::KillFollower | Fault::KillMajority | Fault::KillAll => {
+                let victims = match fault {
+                    Fault::KillLeader => vec![self.leader().await?],
+                    Fault::KillFollower => vec![self.follower().await?],
+                    Fault::KillMajority => vec![self.leader().await?, self.follower().await?],
+                    _ => self.cluster.ids(),
+                };
+                self.note(format!("{fault:?}: kill -9 {victims:?}"));
+                for v in &victims {
+                    self.cluster.kill(*v);
+                }
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: restart {victims:?}"));
+                for v in &victims {
+                    self.cluster.restart(*v)?;
+                }
+            }
+            Fault::KillRegion | Fault::IsolateRegion => {
+                let regions = self.cluster.regions();
+                let region = regions[self.rng.random_range(0..regions.len())].clone();
+                let inside = self.cluster.group_ids(&region);
+                let outside: Vec<u64> = self
+                    .cluster
+                    .ids()
+                    .into_iter()
+                    .filter(|id| !inside.contains(id))
+                    .collect();
+                if fault == Fault::KillRegion {
+                    self.note(format!("{fault:?}: kill -9 {region} {inside:?}"));
+                    for id in &inside {
+                        self.cluster.kill(*id);
+                    }
+                } else {
+                    self.note(format!("{fault:?}: cut {region} {inside:?} off"));
+                    self.cluster.net.partition(&inside, &outside);
+                }
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: heal {region}"));
+                self.cluster.net.heal();
+                for id in &inside {
+                    self.cluster.restart(*id)?;
+                }
+            }
+            Fault::PauseLeader => {
+                let l = self.leader().await?;
+                self.note(format!("{fault:?}: SIGSTOP {l}"));
+                self.cluster.pause(l)?;
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: SIGCONT {l}"));
+                self.cluster.resume(l)?;
+            }
+            Fault::IsolateLeader | Fault::IsolateFollower | Fault::OneWayFromLeader => {
+                let victim = match fault {
+                    Fault::IsolateFollower => self.follower().await?,
+                    _ => self.leader().await?,
+                };
+                let others: Vec<u64> = self
+                    .cluster
+                    .ids()
+                    .into_iter()
+                    .filter(|id| *id != victim)
+                    .collect();
+                self.note(format!("{fault:?}: cut {victim} off from {others:?}"));
+                if fault == Fault::OneWayFromLeader {
+                    self.cluster.net.block_one_way(&[victim], &others);
+                } else {
+                    self.cluster.net.partition(&[victim], &others);
+                }
+                let started = std::time::Instant::now();
+                self.probe(victim, 2).await;
+                tokio::time::sleep(hold.saturating_sub(started.elapsed())).await;
+                self.note(format!("{fault:?}: heal"));
+                self.cluster.net.heal();
+            }
+            Fault::Flapping => {
+                self.note(format!("{fault:?}: start"));
+                let until = std::time::Instant::now() + hold;
+                let ids = self.cluster.ids();
+                while std::time::Instant::now() < until {
+                    let v = ids[self.rng.random_range(0..ids.len())];
+                    let others: Vec<u64> = ids.iter().copied().filter(|id| *id != v).collect();
+                    self.cluster.net.partition(&[v], &others);
+                    tokio::time::sleep(Duration::from_millis(self.rng.random_range(100..400)))
+                        .await;
+                    self.cluster.net.heal();
+                    tokio::time::sleep(Duration::from_millis(self.rng.random_range(100..400)))
+                        .await;
+                }
+                self.note(format!("{fault:?}: heal"));
+            }
+            Fault::SlowNetwork => {
+                let ms = self.rng.random_range(20..80);
+                self.note(format!("{fault:?}: +{ms} ms on every link"));
+                self.cluster
+                    .net
+                    .set_all(|l| l.delay = Duration::from_millis(ms));
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: heal"));
+                self.cluster.net.heal();
+            }
+            Fault::LossyNetwork => {
+                self.note(format!("{fault:?}: 2% of chunks reset their connection"));
+                self.cluster.net.set_all(|l| l.drop = 0.02);
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: heal"));
+                self.cluster.net.heal();
+            }
+            Fault::ClockSkew => {
+                let f = self.follower().await?;
+                self.note(format!("{fault:?}: restart {f} with its clock +2000 ms"));
+                self.cluster.kill(f);
+                self.cluster.set_clock_offset(f, 2_000);
+                self.cluster.restart(f)?;
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: restart {f} with a true clock"));
+                self.cluster.kill(f);
+                self.cluster.set_clock_offset(f, 0);
+                self.cluster.restart(f)?;
+            }
+            Fault::FsyncErrorFollower => {
+                let f = self.follower().await?;
+                self.note(format!("{fault:?}: WAL syncs of {f} fail"));
+                self.cluster.set_failpoints(f, &["fsync-error"])?;
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: clear and restart {f}"));
+                self.cluster.set_failpoints(f, &[])?;
+                self.cluster.kill(f);
+                self.cluster.restart(f)?;
+            }
+            Fault::FsyncStallLeader => {
+                let l = self.leader().await?;
+                self.note(format!("{fault:?}: WAL syncs of {l} stall 1500 ms"));
+                self.cluster.set_failpoints(l, &["fsync-stall-ms=1500"])?;
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: clear"));
+                self.cluster.set_failpoints(l, &[])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One AppendTimeline straight to node `addr` over its own TLS channel, with a 1.5 s deadline
+/// and no retry: a client would follow the node's leader hint to the majority side.
+async fn raw_note(cluster: &Cluster, addr: &str, incident: &str, token: &str) -> Outcome {
+    let unknown = |error: String| Outcome::Unknown { error };
+    let ch = match cluster.raw_channel(addr) {
+        Ok(e) => e,
+        Err(e) => return unknown(e.to_string()),
+    };
+    let mut client = match ch.connect().await {
+        Ok(c) => IncidentServiceClient::new(c),
+        Err(e) => return unknown(e.to_string()),
+    };
+    let mut req = tonic::Request::new(AppendTimelineRequest {
+        id: incident.into(),
+        text: token.into(),
+        author: "chaos-probe".into(),
+        request_id: format!("probe-{token}"),
+        ..Default::default()
+    });
+    req.set_timeout(Duration::from_millis(1_500));
+    match client.append_timeline(req).await {
+        Ok(r) => Outcome::Ok {
+            value: Value::Noted {
+                timeline_len: r
+                    .into_inner()
+                    .incident
+                    .map(|i| i.timeline_len)
+                    .unwrap_or_default(),
+            },
+        },
+        Err(s) => crate::workload::classify(&icc_client::ClientError::Rejected {
+            code: s.code(),
+            message: s.message().to_owned(),
+        }),
+    }
+}
