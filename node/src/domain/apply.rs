@@ -56,6 +56,12 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
     if let Err(e) = check(&cmd.op) {
         return Ok(rejected(e));
     }
+    if let Some(id) = cmd.op.target()
+        && let Some(current) = view.incident(id)?
+        && let Err(e) = closed_is_final(&cmd.op, &current)
+    {
+        return Ok(rejected(e));
+    }
     let outcome = match &cmd.op {
         Op::Declare(d) => declare::apply(d, cmd.stamp, index, view.next_sequence()?),
         Op::Update(u) => match view.incident(&u.id)? {
@@ -100,6 +106,22 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         Op::LinkChild(l) => link::check(l),
         Op::Escalate(e) => escalate::check(e),
     }
+}
+
+/// The rule "closed is final": once an incident is closed, the only change it accepts is an
+/// appended annotation (a timeline note). Checked here, once, for every operation that targets an
+/// existing incident, so a new operation cannot forget it.
+fn closed_is_final(op: &Op, current: &Incident) -> Result<(), super::DomainError> {
+    if current.status != super::Status::Closed || matches!(op, Op::Note(_)) {
+        return Ok(());
+    }
+    Err(super::DomainError::precondition(
+        "status",
+        format!(
+            "closed is final: {} is closed; only annotations (timeline notes) can be appended",
+            current.id
+        ),
+    ))
 }
 
 fn rejected(e: super::DomainError) -> Transition {

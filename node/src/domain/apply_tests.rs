@@ -372,24 +372,44 @@ fn closed_incident_accepts_only_notes() {
     s.run(&cmd("c", 3, status_to(&id, Status::Closed)), 3)
         .expect("close");
     let before = s.clone();
-    let title = Op::Update(Update {
-        title: Some("new".into()),
-        ..update(&id)
-    });
-    assert!(matches!(
-        s.run(&cmd("t", 4, title), 4),
-        Err(DomainError::Precondition { .. })
-    ));
-    assert_eq!(s, before);
+    let changes = [
+        Op::Update(Update {
+            title: Some("new".into()),
+            ..update(&id)
+        }),
+        Op::Update(Update {
+            severity: Some(Severity::Sev1),
+            ..update(&id)
+        }),
+        Op::Update(Update {
+            commander: Some("dave".into()),
+            ..update(&id)
+        }),
+        status_to(&id, Status::Triggered),
+        escalate_op(&id, 2),
+        link(&id, "eu-west", "eu-west-000001"),
+    ];
+    for (i, op) in changes.into_iter().enumerate() {
+        let err = s
+            .run(&cmd(&format!("x{i}"), 4, op.clone()), 4 + i as u64)
+            .expect_err("a closed incident refuses every change");
+        assert!(
+            matches!(&err, DomainError::Precondition { field, rule }
+                if field == "status" && rule.starts_with("closed is final")),
+            "{op:?}: {err}"
+        );
+        assert_eq!(s, before, "{op:?} changed nothing");
+    }
     let note = Op::Note(Note {
         id: id.clone(),
         author: "carol".into(),
         text: "review done".into(),
         restricted: false,
     });
-    let a = s.run(&cmd("n", 5, note), 5).expect("annotation");
+    let a = s.run(&cmd("n", 20, note), 20).expect("annotation");
     assert_eq!(a.events[0].kind, EventKind::Note);
     assert_eq!(a.incident.status, Status::Closed);
+    assert_eq!(s.timelines[&id].len(), before.timelines[&id].len() + 1);
 }
 
 #[test]

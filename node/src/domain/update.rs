@@ -2,7 +2,7 @@
 //! one timeline event naming who, what and why.
 
 use super::apply::{author_or_unknown, record};
-use super::{DomainError, Effects, EventKind, Incident, Stamp, Status, Update, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, Update, validate};
 
 /// Checks the fields of an update request, independent of the incident's state.
 pub fn check(u: &Update) -> Result<(), DomainError> {
@@ -33,12 +33,6 @@ pub(super) fn apply(
     stamp: Stamp,
     index: u64,
 ) -> Result<Effects, DomainError> {
-    if inc.status == Status::Closed {
-        return Err(DomainError::precondition(
-            "status",
-            format!("incident {} is closed; only notes can be appended", inc.id),
-        ));
-    }
     if let Some(next) = u.status
         && !inc.status.can_move_to(next)
     {

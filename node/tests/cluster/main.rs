@@ -5,6 +5,7 @@ mod harness;
 mod audit;
 mod bad_input;
 mod clock;
+mod closed;
 mod escalation;
 mod failover;
 mod global;
