@@ -287,9 +287,14 @@ pub struct UpdateArgs {
     /// New incident commander
     #[arg(long)]
     pub commander: Option<String>,
-    /// Why the change is made, recorded in the timeline
+    /// Why the change is made, recorded in the timeline (required; for a severity change it is
+    /// the reason of the reclassification)
     #[arg(long, required = true)]
     pub reason: String,
+    /// Propose --severity as the automated classifier NAME instead of as a person: it is applied
+    /// only while nobody has set the severity by hand, otherwise only recorded as a proposal
+    #[arg(long, value_name = "NAME", requires = "severity")]
+    pub classifier: Option<String>,
 }
 
 /// `icc timeline ...`

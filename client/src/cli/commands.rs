@@ -275,6 +275,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), Failure> {
         commander: a.commander,
         reason: a.reason,
         author: ctx.author.clone(),
+        classifier: a.classifier.unwrap_or_default(),
         ..Default::default()
     };
     if let Some(s) = a.severity {

@@ -31,6 +31,7 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::Note => "note",
         EventKind::ChildLinked => "child_linked",
         EventKind::Escalated => "escalated",
+        EventKind::SeverityProposed => "severity_proposed",
     }
 }
 
@@ -281,6 +282,15 @@ pub fn incident_detail(i: &Incident) -> String {
     let mut t = Table::new(["ID", i.id.as_str()]);
     t.row(["TITLE".to_string(), or_dash(&i.title)]);
     t.row(["SEVERITY", severity_word(i.severity())]);
+    if !i.severity_set_by.is_empty() {
+        t.row([
+            "SEVERITY SET BY".to_string(),
+            format!(
+                "{} (by hand; automated classification will not override it)",
+                i.severity_set_by
+            ),
+        ]);
+    }
     t.row(["STATUS", status_word(i.status())]);
     t.row(["SERVICE".to_string(), or_dash(&i.service)]);
     t.row(["COMMANDER".to_string(), or_dash(&i.commander)]);

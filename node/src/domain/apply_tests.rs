@@ -91,6 +91,7 @@ fn update(id: &str) -> Update {
         commander: None,
         reason: "because".into(),
         author: "bob".into(),
+        classifier: String::new(),
     }
 }
 
@@ -623,4 +624,84 @@ fn each_escalation_step_applies_once_and_in_order() {
         Err(DomainError::Precondition { .. })
     ));
     assert_eq!(s, after);
+}
+
+fn classify(id: &str, sev: Severity) -> Op {
+    Op::Update(Update {
+        severity: Some(sev),
+        reason: "impact high x exposure external".into(),
+        classifier: "matrix".into(),
+        author: String::new(),
+        ..update(id)
+    })
+}
+
+#[test]
+fn a_manual_severity_is_never_overridden_by_an_automated_classification() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    // Before any person reclassified it, a classification applies.
+    let a = s
+        .run(&cmd("auto1", 2, classify(&id, Severity::Sev3)), 2)
+        .expect("classification");
+    assert_eq!(a.incident.severity, Severity::Sev3);
+    assert_eq!(a.incident.severity_set_by, "");
+    assert_eq!(
+        (a.events[0].kind, a.events[0].author.as_str()),
+        (EventKind::SeverityChanged, "matrix")
+    );
+    // A person reclassifies: applied and marked with who.
+    let manual = Op::Update(Update {
+        severity: Some(Severity::Sev1),
+        reason: "payments down in two regions".into(),
+        ..update(&id)
+    });
+    let a = s.run(&cmd("manual", 3, manual), 3).expect("manual");
+    assert_eq!(
+        (a.incident.severity, a.incident.severity_set_by.as_str()),
+        (Severity::Sev1, "bob")
+    );
+    // A later classification is recorded as a proposal and not applied.
+    let a = s
+        .run(&cmd("auto2", 4, classify(&id, Severity::Sev4)), 4)
+        .expect("recorded");
+    assert_eq!(a.incident.severity, Severity::Sev1);
+    let e = &a.events[0];
+    assert_eq!(
+        (e.kind, e.author.as_str()),
+        (EventKind::SeverityProposed, "matrix")
+    );
+    assert!(
+        e.text.contains("sev4") && e.text.contains("not applied") && e.text.contains("bob"),
+        "{}",
+        e.text
+    );
+    assert_eq!(s.incidents[&id].severity, Severity::Sev1);
+}
+
+#[test]
+fn a_severity_change_needs_a_reason_and_a_classifier_changes_only_severity() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    let before = s.clone();
+    let no_reason = Op::Update(Update {
+        severity: Some(Severity::Sev1),
+        reason: " ".into(),
+        ..update(&id)
+    });
+    let err = s.run(&cmd("n", 2, no_reason), 2).expect_err("no reason");
+    assert!(
+        err.to_string()
+            .starts_with("reason: required for a severity change"),
+        "{err}"
+    );
+    let too_much = Op::Update(Update {
+        title: Some("renamed".into()),
+        severity: Some(Severity::Sev1),
+        classifier: "matrix".into(),
+        ..update(&id)
+    });
+    let err = s.run(&cmd("m", 3, too_much), 3).expect_err("classifier");
+    assert!(err.to_string().starts_with("classifier: "), "{err}");
+    assert_eq!(s, before);
 }

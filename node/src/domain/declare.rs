@@ -94,6 +94,7 @@ pub(super) fn apply(
         customer_ids: d.customer_ids.clone(),
         deadlines: deadlines(stamp, d.sla),
         escalation_tier: 1,
+        severity_set_by: String::new(),
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(

@@ -108,6 +108,9 @@ pub enum EventKind {
     ChildLinked,
     /// An SLA deadline passed: the incident moved up an escalation tier.
     Escalated,
+    /// An automated classification proposed a severity that was not applied because a person
+    /// had set the severity by hand.
+    SeverityProposed,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -203,6 +206,11 @@ pub struct Incident {
     /// Current escalation tier: 1 on-call, 2 specialists, 3 regional lead, 4 global command.
     #[serde(default = "first_tier")]
     pub escalation_tier: u32,
+    /// Who last set the severity by hand (manual reclassification); empty while it comes from
+    /// the declaration or an automated classification. Once set, automated classifications are
+    /// recorded but never applied, so a person's judgement is not silently overridden.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub severity_set_by: String,
 }
 
 fn first_tier() -> u32 {
@@ -358,6 +366,10 @@ pub struct Update {
     pub reason: String,
     /// Who.
     pub author: String,
+    /// Set when an automated classifier (this name) proposes the severity: then only the
+    /// severity may change, and only while no person has set it by hand.
+    #[serde(default)]
+    pub classifier: String,
 }
 
 /// Append a note to an incident's timeline. Allowed on closed incidents (annotations).

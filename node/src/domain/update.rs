@@ -22,8 +22,24 @@ pub fn check(u: &Update) -> Result<(), DomainError> {
             return Err(DomainError::invalid("commander", "must not be empty"));
         }
     }
+    if u.severity.is_some() && u.reason.trim().is_empty() {
+        return Err(DomainError::invalid(
+            "reason",
+            "required for a severity change: say why the incident is reclassified",
+        ));
+    }
     validate::text("reason", &u.reason)?;
     validate::name("author", &u.author)?;
+    if !u.classifier.is_empty() {
+        validate::name("classifier", &u.classifier)?;
+        if u.severity.is_none() || u.title.is_some() || u.status.is_some() || u.commander.is_some()
+        {
+            return Err(DomainError::invalid(
+                "classifier",
+                "an automated classification proposes a severity and changes nothing else",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -65,16 +81,7 @@ pub(super) fn apply(
     if let Some(sev) = u.severity
         && sev != inc.severity
     {
-        let text = format!("severity changed from {} to {sev}: {reason}", inc.severity);
-        inc.severity = sev;
-        record(
-            &mut inc,
-            &mut events,
-            EventKind::SeverityChanged,
-            author,
-            text,
-            stamp,
-        );
+        reclassify(&mut inc, &mut events, u, sev, author, reason, stamp);
     }
     if let Some(commander) = &u.commander {
         let commander = commander.trim();
@@ -119,4 +126,46 @@ pub(super) fn apply(
         events,
         next_sequence: None,
     })
+}
+
+/// A severity change. By a person it is a manual reclassification: applied and marked, so later
+/// automated classifications cannot silently undo it. By a classifier it is applied only while
+/// no person has set the severity; otherwise it is recorded as a proposal and not applied.
+fn reclassify(
+    inc: &mut Incident,
+    events: &mut Vec<super::TimelineEvent>,
+    u: &Update,
+    sev: super::Severity,
+    author: &str,
+    reason: &str,
+    stamp: Stamp,
+) {
+    let from = inc.severity;
+    let (kind, who, text) = if u.classifier.is_empty() {
+        inc.severity = sev;
+        inc.severity_set_by = author.to_owned();
+        (
+            EventKind::SeverityChanged,
+            author,
+            format!("severity changed from {from} to {sev} by hand: {reason}"),
+        )
+    } else if inc.severity_set_by.is_empty() {
+        inc.severity = sev;
+        (
+            EventKind::SeverityChanged,
+            u.classifier.as_str(),
+            format!("severity classified from {from} to {sev}: {reason}"),
+        )
+    } else {
+        (
+            EventKind::SeverityProposed,
+            u.classifier.as_str(),
+            format!(
+                "automated classification proposed {sev} ({reason}); not applied: \
+                 {} set {from} by hand",
+                inc.severity_set_by
+            ),
+        )
+    };
+    record(inc, events, kind, who, text, stamp);
 }

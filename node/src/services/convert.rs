@@ -97,6 +97,7 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::Note => pb::EventKind::Note,
         EventKind::ChildLinked => pb::EventKind::ChildLinked,
         EventKind::Escalated => pb::EventKind::Escalated,
+        EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
     }
 }
 
@@ -199,6 +200,7 @@ pub fn incident(i: &Incident) -> pb::Incident {
             resolve_by_ns: i.deadlines.resolve_by,
         }),
         escalation_tier: i.escalation_tier,
+        severity_set_by: i.severity_set_by.clone(),
     }
 }
 
@@ -237,6 +239,7 @@ mod tests {
             customer_ids: vec!["c-1".into()],
             deadlines: Default::default(),
             escalation_tier: 1,
+            severity_set_by: String::new(),
         }
     }
 

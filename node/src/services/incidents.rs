@@ -367,6 +367,7 @@ impl IncidentService for IncidentApi {
             commander: msg.commander.clone(),
             reason: msg.reason.clone(),
             author: msg.author.clone(),
+            classifier: msg.classifier.clone(),
         });
         let (request_id, group) = (
             msg.request_id.clone(),
