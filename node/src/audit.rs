@@ -56,11 +56,13 @@ pub fn next_entry(
 fn actor(op: &Op) -> &str {
     let author = match op {
         Op::Declare(d) => &d.author,
+        Op::Update(u) if !u.classifier.is_empty() => &u.classifier,
         Op::Update(u) => &u.author,
         Op::Note(n) => &n.author,
         Op::DeclareGlobal(d) => &d.author,
         Op::LinkChild(_) => "icc-saga",
         Op::Escalate(_) => "icc-escalator",
+        Op::RecordDelivery(_) => "icc-outbox",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -97,5 +99,10 @@ fn action(op: &Op, applied: &Applied) -> String {
         ),
         Op::LinkChild(l) => format!("link {} to {id}", l.child_id),
         Op::Escalate(e) => format!("escalate {id} to tier {}", e.tier),
+        Op::RecordDelivery(r) => format!(
+            "notification {id}/n{} {}",
+            r.seq,
+            if r.delivered { "delivered" } else { "failed" }
+        ),
     }
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod hlc;
 pub mod leader;
 pub mod node;
+pub mod notify;
 pub mod peers;
 pub mod raft;
 pub mod services;

@@ -129,6 +129,7 @@ pub async fn run(
     tokio::spawn(crate::leader::saga::run(ctx.clone()));
     tokio::spawn(crate::leader::clock_guard::run(ctx.clone()));
     tokio::spawn(crate::leader::escalator::run(ctx.clone()));
+    tokio::spawn(crate::leader::outbox::run(ctx.clone()));
 
     let listener = TcpListener::bind(&me.addr)
         .await

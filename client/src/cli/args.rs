@@ -86,6 +86,9 @@ Examples:
   icc watch --from-index 120         # resume after the change at index 119
   icc -o json watch | jq .incident.id")]
     Watch(WatchArgs),
+    /// The notification outbox: what was sent (or is still pending) to which channel
+    #[command(subcommand)]
+    Notifications(NotificationsCmd),
     /// Inspect and change the cluster: status, membership, leadership
     #[command(subcommand)]
     Cluster(ClusterCmd),
@@ -94,6 +97,39 @@ Examples:
     Audit(AuditCmd),
     /// Measure write throughput, latency and failover time of icc or etcd
     Bench(super::bench::BenchArgs),
+}
+
+/// `icc notifications ...`
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCmd {
+    /// List outbox entries: one per message to one channel, with its delivery state
+    #[command(after_help = "\
+Entries are created by the cluster when an incident is declared, changes status or severity,
+or is escalated; the region's leader delivers each to its webhook at least once (header
+Idempotency-Key: <incident>/n<seq>), retrying with backoff, in order per incident and channel.
+
+Examples:
+  icc notifications list
+  icc notifications list --incident us-east-000042
+  icc notifications list --state pending -o json")]
+    List(NotificationsListArgs),
+}
+
+/// Arguments of `icc notifications list`.
+#[derive(Debug, Args)]
+pub struct NotificationsListArgs {
+    /// Only this incident's notifications
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Only notifications in this state: pending, delivered or failed
+    #[arg(long, value_parser = ["pending", "delivered", "failed"])]
+    pub state: Option<String>,
+    /// Which region's incidents; default: the region of the node that answers
+    #[arg(long, conflicts_with = "incident")]
+    pub region: Option<String>,
+    /// Read from the answering node's state, which may lag the leader
+    #[arg(long)]
+    pub local: bool,
 }
 
 /// `icc audit ...`

@@ -4,7 +4,7 @@ use std::io;
 
 use super::{
     Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, escalate, link, note,
-    update, validate,
+    outbox, update, validate,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -81,6 +81,10 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => escalate::apply(e, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: e.id.clone() }),
         },
+        Op::RecordDelivery(r) => match view.incident(&r.id)? {
+            Some(current) => outbox::apply(r, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: r.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -105,6 +109,7 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         Op::DeclareGlobal(d) => declare::check_global(d),
         Op::LinkChild(l) => link::check(l),
         Op::Escalate(e) => escalate::check(e),
+        Op::RecordDelivery(r) => outbox::check(r),
     }
 }
 
@@ -112,7 +117,10 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
 /// appended annotation (a timeline note). Checked here, once, for every operation that targets an
 /// existing incident, so a new operation cannot forget it.
 fn closed_is_final(op: &Op, current: &Incident) -> Result<(), super::DomainError> {
-    if current.status != super::Status::Closed || matches!(op, Op::Note(_)) {
+    // Recording a delivery is not a change of the incident: the notification of the close itself
+    // is delivered after it.
+    if current.status != super::Status::Closed || matches!(op, Op::Note(_) | Op::RecordDelivery(_))
+    {
         return Ok(());
     }
     Err(super::DomainError::precondition(

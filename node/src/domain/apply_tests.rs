@@ -79,6 +79,7 @@ fn declare_op() -> Op {
         details: String::new(),
         customer_ids: Vec::new(),
         sla: Default::default(),
+        channels: Vec::new(),
     })
 }
 
@@ -92,6 +93,7 @@ fn update(id: &str) -> Update {
         reason: "because".into(),
         author: "bob".into(),
         classifier: String::new(),
+        channels: Vec::new(),
     }
 }
 
@@ -559,6 +561,7 @@ fn escalate_op(id: &str, tier: u32) -> Op {
         id: id.into(),
         tier,
         reason: "not acknowledged within its sev1 SLA".into(),
+        channels: Vec::new(),
     })
 }
 
@@ -704,4 +707,67 @@ fn a_severity_change_needs_a_reason_and_a_classifier_changes_only_severity() {
     let err = s.run(&cmd("m", 3, too_much), 3).expect_err("classifier");
     assert!(err.to_string().starts_with("classifier: "), "{err}");
     assert_eq!(s, before);
+}
+
+#[test]
+fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
+    use crate::domain::{Audience, Channel, ChannelFormat, DeliveryState, RecordDelivery};
+    let channel = |name: &str, audience| Channel {
+        name: name.into(),
+        url: format!("http://127.0.0.1:1/{name}"),
+        format: ChannelFormat::Json,
+        audience,
+    };
+    let channels = vec![
+        channel("ops", Audience::Internal),
+        channel("public", Audience::Customer),
+    ];
+    let mut s = MemState::default();
+    let Op::Declare(mut d) = declare_op() else {
+        unreachable!()
+    };
+    d.channels = channels.clone();
+    let id = s
+        .run(&cmd("d", 1, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident
+        .id;
+    let page = Op::Escalate(crate::domain::Escalate {
+        channels: channels.clone(),
+        ..match escalate_op(&id, 2) {
+            Op::Escalate(e) => e,
+            _ => unreachable!(),
+        }
+    });
+    let a = s.run(&cmd("e", 2, page), 2).expect("escalate");
+    let n = &a.incident.notifications;
+    // Declared to both channels; the page only to the internal one.
+    assert_eq!(
+        n.iter()
+            .map(|n| (n.seq, n.channel.name.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "ops"), (2, "public"), (3, "ops")]
+    );
+    let record = |seq| {
+        Op::RecordDelivery(RecordDelivery {
+            id: id.clone(),
+            seq,
+            delivered: true,
+            detail: String::new(),
+        })
+    };
+    let a = s.run(&cmd("r1", 3, record(1)), 3).expect("record");
+    assert_eq!(a.incident.notifications[0].state, DeliveryState::Delivered);
+    assert!(a.events.is_empty(), "delivery is not a timeline event");
+    let err = s
+        .run(&cmd("r1-again", 4, record(1)), 4)
+        .expect_err("settled once");
+    assert!(err.to_string().contains("already settled"), "{err}");
+    // A closed incident's outbox still settles.
+    s.run(&cmd("res", 5, status_to(&id, Status::Resolved)), 5)
+        .expect("resolve");
+    s.run(&cmd("close", 6, status_to(&id, Status::Closed)), 6)
+        .expect("close");
+    s.run(&cmd("r2", 7, record(2)), 7)
+        .expect("delivery recorded on a closed incident");
 }

@@ -211,6 +211,9 @@ pub struct Incident {
     /// recorded but never applied, so a person's judgement is not silently overridden.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub severity_set_by: String,
+    /// The outbox: notifications created by apply, delivered by the leader.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<super::Notification>,
 }
 
 fn first_tier() -> u32 {
@@ -246,6 +249,7 @@ impl fmt::Display for Command {
             Op::DeclareGlobal(_) => "declare global".to_owned(),
             Op::LinkChild(l) => format!("link {} to {}", l.child_id, l.id),
             Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
+            Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -266,6 +270,8 @@ pub enum Op {
     LinkChild(LinkChild),
     /// Move an incident up one escalation tier (proposed by the leader's escalator).
     Escalate(Escalate),
+    /// Record a notification's delivery or final failure (proposed by the leader's outbox).
+    RecordDelivery(super::RecordDelivery),
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -277,6 +283,9 @@ pub struct Escalate {
     pub tier: u32,
     /// Why, e.g. "not acknowledged within 2s".
     pub reason: String,
+    /// Channels to page, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 impl Op {
@@ -288,6 +297,7 @@ impl Op {
             Op::Note(n) => Some(&n.id),
             Op::LinkChild(l) => Some(&l.id),
             Op::Escalate(e) => Some(&e.id),
+            Op::RecordDelivery(r) => Some(&r.id),
         }
     }
 }
@@ -319,6 +329,9 @@ pub struct Declare {
     /// SLA targets of its severity, resolved by the proposing node from the policy.
     #[serde(default)]
     pub sla: SlaTargets,
+    /// Channels to notify, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 /// Declare a global incident over `regions`; it gets the id `global-<sequence>`.
@@ -370,6 +383,9 @@ pub struct Update {
     /// severity may change, and only while no person has set it by hand.
     #[serde(default)]
     pub classifier: String,
+    /// Channels to send a status update to, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 /// Append a note to an incident's timeline. Allowed on closed incidents (annotations).

@@ -59,6 +59,7 @@ pub(super) fn apply(
     }
     let author = author_or_unknown(&u.author);
     let reason = u.reason.trim();
+    let before = inc.severity;
     let mut events = Vec::new();
     if let Some(title) = &u.title {
         let title = title.trim();
@@ -110,6 +111,16 @@ pub(super) fn apply(
             EventKind::StatusChanged,
             author,
             text,
+            stamp,
+        );
+    }
+    if u.status.is_some() || inc.severity != before {
+        let text = format!("{} is {} at {}: {reason}", inc.id, inc.status, inc.severity);
+        super::outbox::enqueue(
+            &mut inc,
+            &u.channels,
+            super::NotificationKind::StatusUpdate,
+            &text,
             stamp,
         );
     }

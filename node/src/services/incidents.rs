@@ -243,6 +243,7 @@ impl IncidentService for IncidentApi {
             details: msg.details.clone(),
             customer_ids: msg.customer_ids.clone(),
             sla: self.ctx.topology.sla_for(severity),
+            channels: self.ctx.topology.channels(),
         });
         let request_id = msg.request_id.clone();
         self.write_incident(&region, hops, msg, request_id, op, |mut c, r| async move {
@@ -368,6 +369,7 @@ impl IncidentService for IncidentApi {
             reason: msg.reason.clone(),
             author: msg.author.clone(),
             classifier: msg.classifier.clone(),
+            channels: self.ctx.topology.channels(),
         });
         let (request_id, group) = (
             msg.request_id.clone(),

@@ -9,6 +9,7 @@ mod closed;
 mod escalation;
 mod failover;
 mod global;
+mod notifications;
 mod reclassify;
 mod regions;
 mod replication;
