@@ -91,6 +91,9 @@ fn action(op: &Op, applied: &Applied) -> String {
             if let Some(c) = &u.commander {
                 changed.push(format!("commander={c}"));
             }
+            for (role, person) in &u.roles {
+                changed.push(format!("{role}={person}"));
+            }
             format!("update {id}: {}", changed.join(", "))
         }
         Op::Note(n) => format!(

@@ -331,6 +331,19 @@ pub struct UpdateArgs {
     /// only while nobody has set the severity by hand, otherwise only recorded as a proposal
     #[arg(long, value_name = "NAME", requires = "severity")]
     pub classifier: Option<String>,
+    /// Assign or hand over a response role, ROLE=PERSON; repeatable. Roles: communications,
+    /// scribe, regional-lead/<region> (the commander has --commander)
+    #[arg(long = "role", value_name = "ROLE=PERSON", value_parser = parse_role)]
+    pub roles: Vec<(String, String)>,
+}
+
+fn parse_role(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((role, person)) if !role.is_empty() && !person.is_empty() => {
+            Ok((role.to_owned(), person.to_owned()))
+        }
+        _ => Err(format!("`{s}` is not ROLE=PERSON (e.g. scribe=carol)")),
+    }
 }
 
 /// `icc timeline ...`

@@ -322,6 +322,11 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), Failure> {
         reason: a.reason,
         author: ctx.author.clone(),
         classifier: a.classifier.unwrap_or_default(),
+        assign_roles: a
+            .roles
+            .into_iter()
+            .map(|(role, person)| icc_client::v1::RoleAssignment { role, person })
+            .collect(),
         ..Default::default()
     };
     if let Some(s) = a.severity {

@@ -32,6 +32,7 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::ChildLinked => "child_linked",
         EventKind::Escalated => "escalated",
         EventKind::SeverityProposed => "severity_proposed",
+        EventKind::RoleAssigned => "role_assigned",
     }
 }
 
@@ -120,6 +121,7 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "details": i.details,
             "customer_ids": i.customer_ids,
             "severity_set_by": i.severity_set_by,
+            "roles": i.roles.iter().map(|r| (r.role.clone(), Value::from(r.person.clone()))).collect::<serde_json::Map<_, _>>(),
             "notifications": i.notifications.iter().map(|n| notification_json(&i.id, n)).collect::<Vec<_>>(),
             "redaction": i.redaction.as_ref().map(|r| json!({
                 "home_jurisdiction": r.home_jurisdiction,
@@ -347,6 +349,9 @@ pub fn incident_detail(i: &Incident) -> String {
     t.row(["STATUS", status_word(i.status())]);
     t.row(["SERVICE".to_string(), or_dash(&i.service)]);
     t.row(["COMMANDER".to_string(), or_dash(&i.commander)]);
+    for r in &i.roles {
+        t.row([r.role.to_uppercase(), r.person.clone()]);
+    }
     t.row(["CREATED".to_string(), utc(i.created_at.as_ref())]);
     t.row(["UPDATED".to_string(), utc(i.updated_at.as_ref())]);
     t.row(["VERSION".to_string(), i.version.to_string()]);

@@ -94,6 +94,7 @@ fn update(id: &str) -> Update {
         author: "bob".into(),
         classifier: String::new(),
         channels: Vec::new(),
+        roles: Vec::new(),
     }
 }
 

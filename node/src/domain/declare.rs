@@ -96,6 +96,7 @@ pub(super) fn apply(
         escalation_tier: 1,
         severity_set_by: String::new(),
         notifications: Vec::new(),
+        roles: Default::default(),
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(

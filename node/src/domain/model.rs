@@ -111,6 +111,8 @@ pub enum EventKind {
     /// An automated classification proposed a severity that was not applied because a person
     /// had set the severity by hand.
     SeverityProposed,
+    /// A response role was assigned or handed over.
+    RoleAssigned,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -214,6 +216,9 @@ pub struct Incident {
     /// The outbox: notifications created by apply, delivered by the leader.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub notifications: Vec<super::Notification>,
+    /// Response roles besides the commander (role -> person), e.g. `scribe` -> `carol`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, String>,
 }
 
 fn first_tier() -> u32 {
@@ -386,6 +391,9 @@ pub struct Update {
     /// Channels to send a status update to, from the proposing node's configuration.
     #[serde(default)]
     pub channels: Vec<super::Channel>,
+    /// Roles to assign or hand over: (role, person).
+    #[serde(default)]
+    pub roles: Vec<(String, String)>,
 }
 
 /// Append a note to an incident's timeline. Allowed on closed incidents (annotations).

@@ -7,11 +7,32 @@ use super::{DomainError, Effects, EventKind, Incident, Stamp, Update, validate};
 /// Checks the fields of an update request, independent of the incident's state.
 pub fn check(u: &Update) -> Result<(), DomainError> {
     validate::incident_id(&u.id)?;
-    if u.title.is_none() && u.severity.is_none() && u.status.is_none() && u.commander.is_none() {
+    if u.title.is_none()
+        && u.severity.is_none()
+        && u.status.is_none()
+        && u.commander.is_none()
+        && u.roles.is_empty()
+    {
         return Err(DomainError::invalid(
             "update",
-            "must change at least one of title, severity, status, commander",
+            "must change at least one of title, severity, status, commander, roles",
         ));
+    }
+    if u.roles.len() > validate::MAX_ROLES {
+        return Err(DomainError::invalid(
+            "roles",
+            format!("at most {} per update", validate::MAX_ROLES),
+        ));
+    }
+    for (role, person) in &u.roles {
+        validate::role(role)?;
+        validate::name("roles", person)?;
+        if person.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "roles",
+                format!("{role}: person must not be empty"),
+            ));
+        }
     }
     if let Some(t) = &u.title {
         validate::title(t)?;
@@ -32,7 +53,11 @@ pub fn check(u: &Update) -> Result<(), DomainError> {
     validate::name("author", &u.author)?;
     if !u.classifier.is_empty() {
         validate::name("classifier", &u.classifier)?;
-        if u.severity.is_none() || u.title.is_some() || u.status.is_some() || u.commander.is_some()
+        if u.severity.is_none()
+            || u.title.is_some()
+            || u.status.is_some()
+            || u.commander.is_some()
+            || !u.roles.is_empty()
         {
             return Err(DomainError::invalid(
                 "classifier",
@@ -101,6 +126,23 @@ pub(super) fn apply(
                 stamp,
             );
         }
+    }
+    for (role, person) in &u.roles {
+        let person = person.trim();
+        let text = match inc.roles.get(role) {
+            Some(current) if current == person => continue,
+            Some(current) => format!("{role} handed over from {current} to {person}: {reason}"),
+            None => format!("{role} assigned to {person}: {reason}"),
+        };
+        inc.roles.insert(role.clone(), person.to_owned());
+        record(
+            &mut inc,
+            &mut events,
+            EventKind::RoleAssigned,
+            author,
+            text,
+            stamp,
+        );
     }
     if let Some(next) = u.status {
         let text = format!("status changed from {} to {next}: {reason}", inc.status);

@@ -98,6 +98,7 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::ChildLinked => pb::EventKind::ChildLinked,
         EventKind::Escalated => pb::EventKind::Escalated,
         EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
+        EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
     }
 }
 
@@ -206,6 +207,14 @@ pub fn incident(i: &Incident) -> pb::Incident {
             .iter()
             .map(|n| notification(&i.id, n))
             .collect(),
+        roles: i
+            .roles
+            .iter()
+            .map(|(role, person)| pb::RoleAssignment {
+                role: role.clone(),
+                person: person.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -282,6 +291,7 @@ mod tests {
             escalation_tier: 1,
             severity_set_by: String::new(),
             notifications: Vec::new(),
+            roles: Default::default(),
         }
     }
 

@@ -370,6 +370,11 @@ impl IncidentService for IncidentApi {
             author: msg.author.clone(),
             classifier: msg.classifier.clone(),
             channels: self.ctx.topology.channels(),
+            roles: msg
+                .assign_roles
+                .iter()
+                .map(|r| (r.role.clone(), r.person.clone()))
+                .collect(),
         });
         let (request_id, group) = (
             msg.request_id.clone(),

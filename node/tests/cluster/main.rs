@@ -14,4 +14,5 @@ mod reclassify;
 mod regions;
 mod replication;
 mod residency;
+mod roles;
 mod watch;
