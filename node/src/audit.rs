@@ -93,12 +93,14 @@ fn chained(
 fn actor(op: &Op) -> &str {
     let author = match op {
         Op::Declare(d) => &d.author,
+        Op::Update(u) if !u.classifier.is_empty() => &u.classifier,
         Op::Update(u) => &u.author,
         Op::Note(n) => &n.author,
         Op::DeclareGlobal(d) => &d.author,
         Op::LinkChild(_) => "icc-saga",
         Op::Escalate(_) => "icc-escalator",
         Op::Security(s) => s.actor(),
+        Op::RecordDelivery(_) => "icc-outbox",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -127,6 +129,9 @@ fn action(op: &Op, applied: &Applied) -> String {
             if let Some(c) = &u.commander {
                 changed.push(format!("commander={c}"));
             }
+            for (role, person) in &u.roles {
+                changed.push(format!("{role}={person}"));
+            }
             format!("update {id}: {}", changed.join(", "))
         }
         Op::Note(n) => format!(
@@ -136,5 +141,10 @@ fn action(op: &Op, applied: &Applied) -> String {
         Op::LinkChild(l) => format!("link {} to {id}", l.child_id),
         Op::Escalate(e) => format!("escalate {id} to tier {}", e.tier),
         Op::Security(s) => s.describe(),
+        Op::RecordDelivery(r) => format!(
+            "notification {id}/n{} {}",
+            r.seq,
+            if r.delivered { "delivered" } else { "failed" }
+        ),
     }
 }

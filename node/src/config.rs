@@ -47,6 +47,36 @@ pub struct ClusterConfig {
     /// Bootstrap administrators and how fresh each node's copy of the bindings is.
     #[serde(default)]
     pub security: crate::security::config::SecuritySection,
+    /// Notification channels (HTTP webhooks); none by default.
+    #[serde(default)]
+    pub channel: Vec<ChannelRule>,
+    /// Seconds the leader keeps retrying a notification before recording it as failed.
+    #[serde(default = "default_give_up_s")]
+    pub notify_give_up_s: u64,
+}
+
+fn default_give_up_s() -> u64 {
+    600
+}
+
+/// One notification channel: `[[channel]] name, url, format = "slack"|"json"|"email",
+/// audience = "internal"|"customer"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelRule {
+    /// Unique name.
+    pub name: String,
+    /// `http://host:port/path`.
+    pub url: String,
+    /// Body format.
+    pub format: String,
+    /// Who reads it.
+    #[serde(default = "default_audience")]
+    pub audience: String,
+}
+
+fn default_audience() -> String {
+    "internal".to_owned()
 }
 
 /// SLA targets of one severity, in seconds from declaration; 0 means no target.
@@ -307,6 +337,33 @@ impl ClusterConfig {
                 ));
             }
         }
+        let mut names = std::collections::BTreeSet::new();
+        for c in &self.channel {
+            if c.name.is_empty() || !names.insert(c.name.as_str()) {
+                return Err(format!(
+                    "channel: name {:?} must be non-empty and unique",
+                    c.name
+                ));
+            }
+            if !c.url.starts_with("http://") {
+                return Err(format!(
+                    "channel {}: url {:?} must start with http://",
+                    c.name, c.url
+                ));
+            }
+            if !["slack", "json", "email"].contains(&c.format.as_str()) {
+                return Err(format!(
+                    "channel {}: format {:?} must be one of slack, json, email",
+                    c.name, c.format
+                ));
+            }
+            if !["internal", "customer"].contains(&c.audience.as_str()) {
+                return Err(format!(
+                    "channel {}: audience {:?} must be internal or customer",
+                    c.name, c.audience
+                ));
+            }
+        }
         self.validate_global()?;
         self.raft.validate("raft")?;
         self.global_raft.validate("global_raft")
@@ -387,6 +444,28 @@ impl ClusterConfig {
             .max()
             .unwrap_or(0);
         Duration::from_millis(ms)
+    }
+
+    /// The configured notification channels, as carried in commands (validated at load).
+    pub fn channels(&self) -> Vec<crate::domain::Channel> {
+        use crate::domain::{Audience, Channel, ChannelFormat};
+        self.channel
+            .iter()
+            .map(|c| Channel {
+                name: c.name.clone(),
+                url: c.url.clone(),
+                format: match c.format.as_str() {
+                    "slack" => ChannelFormat::Slack,
+                    "email" => ChannelFormat::Email,
+                    _ => ChannelFormat::Json,
+                },
+                audience: if c.audience == "customer" {
+                    Audience::Customer
+                } else {
+                    Audience::Internal
+                },
+            })
+            .collect()
     }
 
     /// The SLA targets of `severity`: from the cluster file, else the built-in defaults.

@@ -12,6 +12,7 @@ pub mod failpoints;
 pub mod hlc;
 pub mod leader;
 pub mod node;
+pub mod notify;
 pub mod peers;
 pub mod raft;
 pub mod security;

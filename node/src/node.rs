@@ -154,6 +154,7 @@ pub async fn run(
         ctx.clone(),
         policy.clone(),
     ));
+    tokio::spawn(crate::leader::outbox::run(ctx.clone()));
 
     let listener = TcpListener::bind(&me.addr)
         .await
@@ -292,11 +293,11 @@ async fn start_group(
     }
     .validate()
     .with_context(|| format!("raft config of group {name}"))?;
-    // Before Raft starts applying: the index must be complete when apply first updates it.
+    // Before Raft starts applying: the indexes must be complete when apply first updates them.
     let state = GroupState::new(db.clone(), keys.clone());
     state
-        .ensure_due_index()
-        .with_context(|| format!("indexing escalation deadlines of group {name}"))?;
+        .ensure_work_indexes()
+        .with_context(|| format!("indexing the leader's work in group {name}"))?;
     let raft = Raft::new(
         node_id,
         Arc::new(raft_config),

@@ -106,6 +106,9 @@ Examples:
   icc watch --from-index 120         # resume after the change at index 119
   icc -o json watch | jq .incident.id")]
     Watch(WatchArgs),
+    /// The notification outbox: what was sent (or is still pending) to which channel
+    #[command(subcommand)]
+    Notifications(NotificationsCmd),
     /// Inspect and change the cluster: status, membership, leadership
     #[command(subcommand)]
     Cluster(ClusterCmd),
@@ -310,6 +313,39 @@ pub struct RiskExportArgs {
     pub window_days: u64,
 }
 
+/// `icc notifications ...`
+#[derive(Debug, Subcommand)]
+pub enum NotificationsCmd {
+    /// List outbox entries: one per message to one channel, with its delivery state
+    #[command(after_help = "\
+Entries are created by the cluster when an incident is declared, changes status or severity,
+or is escalated; the region's leader delivers each to its webhook at least once (header
+Idempotency-Key: <incident>/n<seq>), retrying with backoff, in order per incident and channel.
+
+Examples:
+  icc notifications list
+  icc notifications list --incident us-east-000042
+  icc notifications list --state pending -o json")]
+    List(NotificationsListArgs),
+}
+
+/// Arguments of `icc notifications list`.
+#[derive(Debug, Args)]
+pub struct NotificationsListArgs {
+    /// Only this incident's notifications
+    #[arg(long, value_name = "ID")]
+    pub incident: Option<String>,
+    /// Only notifications in this state: pending, delivered or failed
+    #[arg(long, value_parser = ["pending", "delivered", "failed"])]
+    pub state: Option<String>,
+    /// Which region's incidents; default: the region of the node that answers
+    #[arg(long, conflicts_with = "incident")]
+    pub region: Option<String>,
+    /// Read from the answering node's state, which may lag the leader
+    #[arg(long)]
+    pub local: bool,
+}
+
 /// `icc audit ...`
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
@@ -501,9 +537,27 @@ pub struct UpdateArgs {
     /// New incident commander
     #[arg(long)]
     pub commander: Option<String>,
-    /// Why the change is made, recorded in the timeline
+    /// Why the change is made, recorded in the timeline (required; for a severity change it is
+    /// the reason of the reclassification)
     #[arg(long, required = true)]
     pub reason: String,
+    /// Propose --severity as the automated classifier NAME instead of as a person: it is applied
+    /// only while nobody has set the severity by hand, otherwise only recorded as a proposal
+    #[arg(long, value_name = "NAME", requires = "severity")]
+    pub classifier: Option<String>,
+    /// Assign or hand over a response role, ROLE=PERSON; repeatable. Roles: communications,
+    /// scribe, regional-lead/<region> (the commander has --commander)
+    #[arg(long = "role", value_name = "ROLE=PERSON", value_parser = parse_role)]
+    pub roles: Vec<(String, String)>,
+}
+
+fn parse_role(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((role, person)) if !role.is_empty() && !person.is_empty() => {
+            Ok((role.to_owned(), person.to_owned()))
+        }
+        _ => Err(format!("`{s}` is not ROLE=PERSON (e.g. scribe=carol)")),
+    }
 }
 
 /// `icc timeline ...`

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use super::args::{
     AddLearnerArgs, AuditCmd, AuditExportArgs, AuditVerifyArgs, ChangeMembershipArgs, ClusterCmd,
-    Command, DeclareArgs, IncidentCmd, ListArgs, Output, RiskCmd, ShowArgs, StatusChangeArgs,
-    TimelineAddArgs, TimelineCmd, TransferLeaderArgs, UpdateArgs, WatchArgs,
+    Command, DeclareArgs, IncidentCmd, ListArgs, NotificationsCmd, NotificationsListArgs, Output,
+    RiskCmd, ShowArgs, StatusChangeArgs, TimelineAddArgs, TimelineCmd, TransferLeaderArgs,
+    UpdateArgs, WatchArgs,
 };
 use super::parse::status_word;
 use super::render;
@@ -33,6 +34,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             TimelineCmd::Show(a) => timeline_show(ctx, a).await,
         },
         Command::Watch(a) => watch(ctx, a).await,
+        Command::Notifications(NotificationsCmd::List(a)) => notifications_list(ctx, a).await,
         Command::Cluster(cmd) => match cmd {
             ClusterCmd::Status(a) => cluster_status(ctx, a.local).await,
             ClusterCmd::AddLearner(a) => add_learner(ctx, a).await,
@@ -214,6 +216,50 @@ async fn list(ctx: &Ctx, a: ListArgs) -> Result<(), Failure> {
     }
 }
 
+async fn notifications_list(ctx: &Ctx, a: NotificationsListArgs) -> Result<(), Failure> {
+    let c = consistency(a.local);
+    let incidents = match a.incident {
+        Some(id) => {
+            let resp = ctx
+                .client
+                .get_incident(id, c)
+                .await
+                .map_err(|e| ctx.fail(e))?;
+            resp.incident.into_iter().collect::<Vec<_>>()
+        }
+        None => {
+            let req = ListIncidentsRequest {
+                consistency: c.into(),
+                region: a.region.unwrap_or_default(),
+                ..Default::default()
+            };
+            ctx.client
+                .list_all_incidents(req, None)
+                .await
+                .map_err(|e| ctx.fail(e))?
+                .incidents
+        }
+    };
+    let rows: Vec<_> = incidents
+        .iter()
+        .flat_map(|i| i.notifications.iter().map(move |n| (i.id.as_str(), n)))
+        .filter(|(_, n)| {
+            a.state
+                .as_deref()
+                .is_none_or(|s| render::notification_state_word(n.state()) == s)
+        })
+        .collect();
+    match ctx.output {
+        Output::Table => ctx.print(&render::notifications_table(&rows)),
+        Output::Json => ctx.print_json(&json!({
+            "notifications": rows
+                .iter()
+                .map(|(id, n)| render::notification_json(id, n))
+                .collect::<Vec<_>>(),
+        })),
+    }
+}
+
 async fn show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
     let c = consistency(a.local);
     let inc = ctx
@@ -278,6 +324,12 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), Failure> {
         commander: a.commander,
         reason: a.reason,
         author: ctx.author.clone(),
+        classifier: a.classifier.unwrap_or_default(),
+        assign_roles: a
+            .roles
+            .into_iter()
+            .map(|(role, person)| icc_client::v1::RoleAssignment { role, person })
+            .collect(),
         ..Default::default()
     };
     if let Some(s) = a.severity {

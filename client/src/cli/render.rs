@@ -6,8 +6,8 @@
 use std::time::{Duration, SystemTime};
 
 use icc_client::v1::{
-    EventKind, GroupStatus, Hlc, Incident, IncidentChange, MembershipResponse, NodeStatus, Role,
-    ServedBy, StatusResponse, TimelineEvent,
+    EventKind, GroupStatus, Hlc, Incident, IncidentChange, MembershipResponse, NodeStatus,
+    Notification, NotificationState, Role, ServedBy, StatusResponse, TimelineEvent,
 };
 use serde_json::{Value, json};
 
@@ -31,6 +31,8 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::Note => "note",
         EventKind::ChildLinked => "child_linked",
         EventKind::Escalated => "escalated",
+        EventKind::SeverityProposed => "severity_proposed",
+        EventKind::RoleAssigned => "role_assigned",
     }
 }
 
@@ -118,6 +120,9 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "parent_id": i.parent_id,
             "details": i.details,
             "customer_ids": i.customer_ids,
+            "severity_set_by": i.severity_set_by,
+            "roles": i.roles.iter().map(|r| (r.role.clone(), Value::from(r.person.clone()))).collect::<serde_json::Map<_, _>>(),
+            "notifications": i.notifications.iter().map(|n| notification_json(&i.id, n)).collect::<Vec<_>>(),
             "redaction": i.redaction.as_ref().map(|r| json!({
                 "home_jurisdiction": r.home_jurisdiction,
                 "reader_jurisdiction": r.reader_jurisdiction,
@@ -126,6 +131,57 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
         }),
         None => Value::Null,
     }
+}
+
+/// Lowercase word for a notification's delivery state.
+pub fn notification_state_word(s: NotificationState) -> &'static str {
+    match s {
+        NotificationState::Unspecified => "unspecified",
+        NotificationState::Pending => "pending",
+        NotificationState::Delivered => "delivered",
+        NotificationState::Failed => "failed",
+    }
+}
+
+/// One outbox entry of incident `id` as JSON.
+pub fn notification_json(id: &str, n: &Notification) -> Value {
+    json!({
+        "incident": id,
+        "seq": n.seq,
+        "key": n.key,
+        "channel": n.channel,
+        "format": n.format,
+        "audience": n.audience,
+        "kind": n.kind,
+        "state": notification_state_word(n.state()),
+        "text": n.text,
+        "created_at": hlc_json(n.created_at.as_ref()),
+        "settled_at": hlc_json(n.settled_at.as_ref()),
+        "detail": n.detail,
+    })
+}
+
+/// Outbox entries: INCIDENT, SEQ, CHANNEL, KIND, STATE, CREATED, TEXT.
+pub fn notifications_table(rows: &[(&str, &Notification)]) -> String {
+    let mut t = Table::new([
+        "INCIDENT", "SEQ", "CHANNEL", "KIND", "STATE", "CREATED", "TEXT",
+    ]);
+    for (id, n) in rows {
+        let mut state = notification_state_word(n.state()).to_string();
+        if !n.detail.is_empty() {
+            state = format!("{state} ({})", truncate(&n.detail, 40));
+        }
+        t.row([
+            (*id).to_string(),
+            n.seq.to_string(),
+            format!("{} ({}, {})", n.channel, n.format, n.audience),
+            n.kind.clone(),
+            state,
+            utc(n.created_at.as_ref()),
+            truncate(&one_line(&n.text), LIST_TITLE_WIDTH),
+        ]);
+    }
+    t.render()
 }
 
 /// A timeline event, or null.
@@ -281,9 +337,21 @@ pub fn incident_detail(i: &Incident) -> String {
     let mut t = Table::new(["ID", i.id.as_str()]);
     t.row(["TITLE".to_string(), or_dash(&i.title)]);
     t.row(["SEVERITY", severity_word(i.severity())]);
+    if !i.severity_set_by.is_empty() {
+        t.row([
+            "SEVERITY SET BY".to_string(),
+            format!(
+                "{} (by hand; automated classification will not override it)",
+                i.severity_set_by
+            ),
+        ]);
+    }
     t.row(["STATUS", status_word(i.status())]);
     t.row(["SERVICE".to_string(), or_dash(&i.service)]);
     t.row(["COMMANDER".to_string(), or_dash(&i.commander)]);
+    for r in &i.roles {
+        t.row([r.role.to_uppercase(), r.person.clone()]);
+    }
     t.row(["CREATED".to_string(), utc(i.created_at.as_ref())]);
     t.row(["UPDATED".to_string(), utc(i.updated_at.as_ref())]);
     t.row(["VERSION".to_string(), i.version.to_string()]);
@@ -336,6 +404,20 @@ pub fn incident_detail(i: &Incident) -> String {
                 } else {
                     r.withheld.join(", ")
                 }
+            ),
+        ]);
+    }
+    if !i.notifications.is_empty() {
+        let count =
+            |s: NotificationState| i.notifications.iter().filter(|n| n.state() == s).count();
+        t.row([
+            "NOTIFICATIONS".to_string(),
+            format!(
+                "{} delivered, {} pending, {} failed (icc notifications list --incident {})",
+                count(NotificationState::Delivered),
+                count(NotificationState::Pending),
+                count(NotificationState::Failed),
+                i.id
             ),
         ]);
     }

@@ -4,7 +4,7 @@ use std::io;
 
 use super::{
     Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, escalate, link, note,
-    update, validate,
+    outbox, update, validate,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -56,6 +56,12 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
     if let Err(e) = check(&cmd.op) {
         return Ok(rejected(e));
     }
+    if let Some(id) = cmd.op.target()
+        && let Some(current) = view.incident(id)?
+        && let Err(e) = closed_is_final(&cmd.op, &current)
+    {
+        return Ok(rejected(e));
+    }
     let outcome = match &cmd.op {
         Op::Declare(d) => declare::apply(d, cmd.stamp, index, view.next_sequence()?),
         Op::Update(u) => match view.incident(&u.id)? {
@@ -79,6 +85,10 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             "op",
             "security commands are applied by the security state, not the incident domain",
         )),
+        Op::RecordDelivery(r) => match view.incident(&r.id)? {
+            Some(current) => outbox::apply(r, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: r.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -107,7 +117,27 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
             Some((field, rule)) => super::DomainError::invalid(field, rule),
             None => super::DomainError::invalid("security", m),
         }),
+        Op::RecordDelivery(r) => outbox::check(r),
     }
+}
+
+/// The rule "closed is final": once an incident is closed, the only change it accepts is an
+/// appended annotation (a timeline note). Checked here, once, for every operation that targets an
+/// existing incident, so a new operation cannot forget it.
+fn closed_is_final(op: &Op, current: &Incident) -> Result<(), super::DomainError> {
+    // Recording a delivery is not a change of the incident: the notification of the close itself
+    // is delivered after it.
+    if current.status != super::Status::Closed || matches!(op, Op::Note(_) | Op::RecordDelivery(_))
+    {
+        return Ok(());
+    }
+    Err(super::DomainError::precondition(
+        "status",
+        format!(
+            "closed is final: {} is closed; only annotations (timeline notes) can be appended",
+            current.id
+        ),
+    ))
 }
 
 fn rejected(e: super::DomainError) -> Transition {

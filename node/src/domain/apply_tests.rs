@@ -79,6 +79,7 @@ fn declare_op() -> Op {
         details: String::new(),
         customer_ids: Vec::new(),
         sla: Default::default(),
+        channels: Vec::new(),
     })
 }
 
@@ -91,6 +92,9 @@ fn update(id: &str) -> Update {
         commander: None,
         reason: "because".into(),
         author: "bob".into(),
+        classifier: String::new(),
+        channels: Vec::new(),
+        roles: Vec::new(),
     }
 }
 
@@ -372,24 +376,44 @@ fn closed_incident_accepts_only_notes() {
     s.run(&cmd("c", 3, status_to(&id, Status::Closed)), 3)
         .expect("close");
     let before = s.clone();
-    let title = Op::Update(Update {
-        title: Some("new".into()),
-        ..update(&id)
-    });
-    assert!(matches!(
-        s.run(&cmd("t", 4, title), 4),
-        Err(DomainError::Precondition { .. })
-    ));
-    assert_eq!(s, before);
+    let changes = [
+        Op::Update(Update {
+            title: Some("new".into()),
+            ..update(&id)
+        }),
+        Op::Update(Update {
+            severity: Some(Severity::Sev1),
+            ..update(&id)
+        }),
+        Op::Update(Update {
+            commander: Some("dave".into()),
+            ..update(&id)
+        }),
+        status_to(&id, Status::Triggered),
+        escalate_op(&id, 2),
+        link(&id, "eu-west", "eu-west-000001"),
+    ];
+    for (i, op) in changes.into_iter().enumerate() {
+        let err = s
+            .run(&cmd(&format!("x{i}"), 4, op.clone()), 4 + i as u64)
+            .expect_err("a closed incident refuses every change");
+        assert!(
+            matches!(&err, DomainError::Precondition { field, rule }
+                if field == "status" && rule.starts_with("closed is final")),
+            "{op:?}: {err}"
+        );
+        assert_eq!(s, before, "{op:?} changed nothing");
+    }
     let note = Op::Note(Note {
         id: id.clone(),
         author: "carol".into(),
         text: "review done".into(),
         restricted: false,
     });
-    let a = s.run(&cmd("n", 5, note), 5).expect("annotation");
+    let a = s.run(&cmd("n", 20, note), 20).expect("annotation");
     assert_eq!(a.events[0].kind, EventKind::Note);
     assert_eq!(a.incident.status, Status::Closed);
+    assert_eq!(s.timelines[&id].len(), before.timelines[&id].len() + 1);
 }
 
 #[test]
@@ -538,6 +562,7 @@ fn escalate_op(id: &str, tier: u32) -> Op {
         id: id.into(),
         tier,
         reason: "not acknowledged within its sev1 SLA".into(),
+        channels: Vec::new(),
     })
 }
 
@@ -603,4 +628,147 @@ fn each_escalation_step_applies_once_and_in_order() {
         Err(DomainError::Precondition { .. })
     ));
     assert_eq!(s, after);
+}
+
+fn classify(id: &str, sev: Severity) -> Op {
+    Op::Update(Update {
+        severity: Some(sev),
+        reason: "impact high x exposure external".into(),
+        classifier: "matrix".into(),
+        author: String::new(),
+        ..update(id)
+    })
+}
+
+#[test]
+fn a_manual_severity_is_never_overridden_by_an_automated_classification() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    // Before any person reclassified it, a classification applies.
+    let a = s
+        .run(&cmd("auto1", 2, classify(&id, Severity::Sev3)), 2)
+        .expect("classification");
+    assert_eq!(a.incident.severity, Severity::Sev3);
+    assert_eq!(a.incident.severity_set_by, "");
+    assert_eq!(
+        (a.events[0].kind, a.events[0].author.as_str()),
+        (EventKind::SeverityChanged, "matrix")
+    );
+    // A person reclassifies: applied and marked with who.
+    let manual = Op::Update(Update {
+        severity: Some(Severity::Sev1),
+        reason: "payments down in two regions".into(),
+        ..update(&id)
+    });
+    let a = s.run(&cmd("manual", 3, manual), 3).expect("manual");
+    assert_eq!(
+        (a.incident.severity, a.incident.severity_set_by.as_str()),
+        (Severity::Sev1, "bob")
+    );
+    // A later classification is recorded as a proposal and not applied.
+    let a = s
+        .run(&cmd("auto2", 4, classify(&id, Severity::Sev4)), 4)
+        .expect("recorded");
+    assert_eq!(a.incident.severity, Severity::Sev1);
+    let e = &a.events[0];
+    assert_eq!(
+        (e.kind, e.author.as_str()),
+        (EventKind::SeverityProposed, "matrix")
+    );
+    assert!(
+        e.text.contains("sev4") && e.text.contains("not applied") && e.text.contains("bob"),
+        "{}",
+        e.text
+    );
+    assert_eq!(s.incidents[&id].severity, Severity::Sev1);
+}
+
+#[test]
+fn a_severity_change_needs_a_reason_and_a_classifier_changes_only_severity() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    let before = s.clone();
+    let no_reason = Op::Update(Update {
+        severity: Some(Severity::Sev1),
+        reason: " ".into(),
+        ..update(&id)
+    });
+    let err = s.run(&cmd("n", 2, no_reason), 2).expect_err("no reason");
+    assert!(
+        err.to_string()
+            .starts_with("reason: required for a severity change"),
+        "{err}"
+    );
+    let too_much = Op::Update(Update {
+        title: Some("renamed".into()),
+        severity: Some(Severity::Sev1),
+        classifier: "matrix".into(),
+        ..update(&id)
+    });
+    let err = s.run(&cmd("m", 3, too_much), 3).expect_err("classifier");
+    assert!(err.to_string().starts_with("classifier: "), "{err}");
+    assert_eq!(s, before);
+}
+
+#[test]
+fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
+    use crate::domain::{Audience, Channel, ChannelFormat, DeliveryState, RecordDelivery};
+    let channel = |name: &str, audience| Channel {
+        name: name.into(),
+        url: format!("http://127.0.0.1:1/{name}"),
+        format: ChannelFormat::Json,
+        audience,
+    };
+    let channels = vec![
+        channel("ops", Audience::Internal),
+        channel("public", Audience::Customer),
+    ];
+    let mut s = MemState::default();
+    let Op::Declare(mut d) = declare_op() else {
+        unreachable!()
+    };
+    d.channels = channels.clone();
+    let id = s
+        .run(&cmd("d", 1, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident
+        .id;
+    let page = Op::Escalate(crate::domain::Escalate {
+        channels: channels.clone(),
+        ..match escalate_op(&id, 2) {
+            Op::Escalate(e) => e,
+            _ => unreachable!(),
+        }
+    });
+    let a = s.run(&cmd("e", 2, page), 2).expect("escalate");
+    let n = &a.incident.notifications;
+    // Declared to both channels; the page only to the internal one.
+    assert_eq!(
+        n.iter()
+            .map(|n| (n.seq, n.channel.name.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "ops"), (2, "public"), (3, "ops")]
+    );
+    let record = |seq| {
+        Op::RecordDelivery(RecordDelivery {
+            id: id.clone(),
+            seq,
+            delivered: true,
+            detail: String::new(),
+        })
+    };
+    let a = s.run(&cmd("r1", 3, record(1)), 3).expect("record");
+    assert_eq!(a.incident.notifications[0].state, DeliveryState::Delivered);
+    assert!(a.events.is_empty(), "delivery is not a timeline event");
+    let err = s
+        .run(&cmd("r1-again", 4, record(1)), 4)
+        .expect_err("settled once");
+    assert!(err.to_string().contains("already settled"), "{err}");
+    // A closed incident's outbox still settles.
+    s.run(&cmd("res", 5, status_to(&id, Status::Resolved)), 5)
+        .expect("resolve");
+    s.run(&cmd("close", 6, status_to(&id, Status::Closed)), 6)
+        .expect("close");
+    s.run(&cmd("r2", 7, record(2)), 7)
+        .expect("delivery recorded on a closed incident");
 }

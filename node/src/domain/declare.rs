@@ -94,6 +94,9 @@ pub(super) fn apply(
         customer_ids: d.customer_ids.clone(),
         deadlines: deadlines(stamp, d.sla),
         escalation_tier: 1,
+        severity_set_by: String::new(),
+        notifications: Vec::new(),
+        roles: Default::default(),
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -103,6 +106,13 @@ pub(super) fn apply(
     if !d.parent_id.is_empty() {
         text.push_str(&format!(" (part of {})", d.parent_id));
     }
+    super::outbox::enqueue(
+        &mut incident,
+        &d.channels,
+        super::NotificationKind::Declared,
+        &text,
+        stamp,
+    );
     record(
         &mut incident,
         &mut events,
@@ -151,6 +161,7 @@ pub(super) fn apply_global(
         details: String::new(),
         customer_ids: Vec::new(),
         sla: SlaTargets::default(),
+        channels: Vec::new(),
     };
     let mut effects = apply(&as_regional, stamp, index, sequence)?;
     effects.incident.children = d

@@ -45,6 +45,14 @@ pub(super) fn apply(
         tier_name(e.tier),
         e.reason
     );
+    let page = format!("{}: {text}", inc.id);
+    super::outbox::enqueue(
+        &mut inc,
+        &e.channels,
+        super::NotificationKind::Page,
+        &page,
+        stamp,
+    );
     record(
         &mut inc,
         &mut events,

@@ -13,6 +13,7 @@ mod declare;
 mod escalate;
 mod link;
 mod note;
+mod outbox;
 mod update;
 
 pub use apply::{Effects, StateView, Transition, apply, check};
@@ -23,4 +24,7 @@ pub use model::{
     Applied, ChildLink, Command, CommandResult, Deadlines, Declare, DeclareGlobal, Escalate,
     EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp, Status, TimelineEvent,
     Update,
+};
+pub use outbox::{
+    Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,
 };

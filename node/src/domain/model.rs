@@ -108,6 +108,11 @@ pub enum EventKind {
     ChildLinked,
     /// An SLA deadline passed: the incident moved up an escalation tier.
     Escalated,
+    /// An automated classification proposed a severity that was not applied because a person
+    /// had set the severity by hand.
+    SeverityProposed,
+    /// A response role was assigned or handed over.
+    RoleAssigned,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -225,6 +230,17 @@ pub struct Incident {
     /// Current escalation tier: 1 on-call, 2 specialists, 3 regional lead, 4 global command.
     #[serde(default = "first_tier")]
     pub escalation_tier: u32,
+    /// Who last set the severity by hand (manual reclassification); empty while it comes from
+    /// the declaration or an automated classification. Once set, automated classifications are
+    /// recorded but never applied, so a person's judgement is not silently overridden.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub severity_set_by: String,
+    /// The outbox: notifications created by apply, delivered by the leader.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notifications: Vec<super::Notification>,
+    /// Response roles besides the commander (role -> person), e.g. `scribe` -> `carol`.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub roles: std::collections::BTreeMap<String, String>,
 }
 
 impl Incident {
@@ -268,6 +284,7 @@ impl fmt::Display for Command {
             Op::LinkChild(l) => format!("link {} to {}", l.child_id, l.id),
             Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
             Op::Security(s) => s.describe(),
+            Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -291,6 +308,8 @@ pub enum Op {
     /// Change role bindings or tokens (global group only). Applied by `security::state`, not
     /// by the incident domain; the variant lives here because every command shares one log.
     Security(crate::security::model::SecurityOp),
+    /// Record a notification's delivery or final failure (proposed by the leader's outbox).
+    RecordDelivery(super::RecordDelivery),
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -302,6 +321,9 @@ pub struct Escalate {
     pub tier: u32,
     /// Why, e.g. "not acknowledged within 2s".
     pub reason: String,
+    /// Channels to page, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 impl Op {
@@ -313,6 +335,7 @@ impl Op {
             Op::Note(n) => Some(&n.id),
             Op::LinkChild(l) => Some(&l.id),
             Op::Escalate(e) => Some(&e.id),
+            Op::RecordDelivery(r) => Some(&r.id),
         }
     }
 }
@@ -344,6 +367,9 @@ pub struct Declare {
     /// SLA targets of its severity, resolved by the proposing node from the policy.
     #[serde(default)]
     pub sla: SlaTargets,
+    /// Channels to notify, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 /// Declare a global incident over `regions`; it gets the id `global-<sequence>`.
@@ -391,6 +417,16 @@ pub struct Update {
     pub reason: String,
     /// Who.
     pub author: String,
+    /// Set when an automated classifier (this name) proposes the severity: then only the
+    /// severity may change, and only while no person has set it by hand.
+    #[serde(default)]
+    pub classifier: String,
+    /// Channels to send a status update to, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
+    /// Roles to assign or hand over: (role, person).
+    #[serde(default)]
+    pub roles: Vec<(String, String)>,
 }
 
 /// Append a note to an incident's timeline. Allowed on closed incidents (annotations).

@@ -2,16 +2,37 @@
 //! one timeline event naming who, what and why.
 
 use super::apply::{author_or_unknown, record};
-use super::{DomainError, Effects, EventKind, Incident, Stamp, Status, Update, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, Update, validate};
 
 /// Checks the fields of an update request, independent of the incident's state.
 pub fn check(u: &Update) -> Result<(), DomainError> {
     validate::incident_id(&u.id)?;
-    if u.title.is_none() && u.severity.is_none() && u.status.is_none() && u.commander.is_none() {
+    if u.title.is_none()
+        && u.severity.is_none()
+        && u.status.is_none()
+        && u.commander.is_none()
+        && u.roles.is_empty()
+    {
         return Err(DomainError::invalid(
             "update",
-            "must change at least one of title, severity, status, commander",
+            "must change at least one of title, severity, status, commander, roles",
         ));
+    }
+    if u.roles.len() > validate::MAX_ROLES {
+        return Err(DomainError::invalid(
+            "roles",
+            format!("at most {} per update", validate::MAX_ROLES),
+        ));
+    }
+    for (role, person) in &u.roles {
+        validate::role(role)?;
+        validate::name("roles", person)?;
+        if person.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "roles",
+                format!("{role}: person must not be empty"),
+            ));
+        }
     }
     if let Some(t) = &u.title {
         validate::title(t)?;
@@ -22,8 +43,28 @@ pub fn check(u: &Update) -> Result<(), DomainError> {
             return Err(DomainError::invalid("commander", "must not be empty"));
         }
     }
+    if u.severity.is_some() && u.reason.trim().is_empty() {
+        return Err(DomainError::invalid(
+            "reason",
+            "required for a severity change: say why the incident is reclassified",
+        ));
+    }
     validate::text("reason", &u.reason)?;
     validate::name("author", &u.author)?;
+    if !u.classifier.is_empty() {
+        validate::name("classifier", &u.classifier)?;
+        if u.severity.is_none()
+            || u.title.is_some()
+            || u.status.is_some()
+            || u.commander.is_some()
+            || !u.roles.is_empty()
+        {
+            return Err(DomainError::invalid(
+                "classifier",
+                "an automated classification proposes a severity and changes nothing else",
+            ));
+        }
+    }
     Ok(())
 }
 
@@ -33,12 +74,6 @@ pub(super) fn apply(
     stamp: Stamp,
     index: u64,
 ) -> Result<Effects, DomainError> {
-    if inc.status == Status::Closed {
-        return Err(DomainError::precondition(
-            "status",
-            format!("incident {} is closed; only notes can be appended", inc.id),
-        ));
-    }
     if let Some(next) = u.status
         && !inc.status.can_move_to(next)
     {
@@ -49,6 +84,7 @@ pub(super) fn apply(
     }
     let author = author_or_unknown(&u.author);
     let reason = u.reason.trim();
+    let before = inc.severity;
     let mut events = Vec::new();
     if let Some(title) = &u.title {
         let title = title.trim();
@@ -71,16 +107,7 @@ pub(super) fn apply(
     if let Some(sev) = u.severity
         && sev != inc.severity
     {
-        let text = format!("severity changed from {} to {sev}: {reason}", inc.severity);
-        inc.severity = sev;
-        record(
-            &mut inc,
-            &mut events,
-            EventKind::SeverityChanged,
-            author,
-            text,
-            stamp,
-        );
+        reclassify(&mut inc, &mut events, u, sev, author, reason, stamp);
     }
     if let Some(commander) = &u.commander {
         let commander = commander.trim();
@@ -100,6 +127,23 @@ pub(super) fn apply(
             );
         }
     }
+    for (role, person) in &u.roles {
+        let person = person.trim();
+        let text = match inc.roles.get(role) {
+            Some(current) if current == person => continue,
+            Some(current) => format!("{role} handed over from {current} to {person}: {reason}"),
+            None => format!("{role} assigned to {person}: {reason}"),
+        };
+        inc.roles.insert(role.clone(), person.to_owned());
+        record(
+            &mut inc,
+            &mut events,
+            EventKind::RoleAssigned,
+            author,
+            text,
+            stamp,
+        );
+    }
     if let Some(next) = u.status {
         let text = format!("status changed from {} to {next}: {reason}", inc.status);
         inc.status = next;
@@ -109,6 +153,16 @@ pub(super) fn apply(
             EventKind::StatusChanged,
             author,
             text,
+            stamp,
+        );
+    }
+    if u.status.is_some() || inc.severity != before {
+        let text = format!("{} is {} at {}: {reason}", inc.id, inc.status, inc.severity);
+        super::outbox::enqueue(
+            &mut inc,
+            &u.channels,
+            super::NotificationKind::StatusUpdate,
+            &text,
             stamp,
         );
     }
@@ -125,4 +179,46 @@ pub(super) fn apply(
         events,
         next_sequence: None,
     })
+}
+
+/// A severity change. By a person it is a manual reclassification: applied and marked, so later
+/// automated classifications cannot silently undo it. By a classifier it is applied only while
+/// no person has set the severity; otherwise it is recorded as a proposal and not applied.
+fn reclassify(
+    inc: &mut Incident,
+    events: &mut Vec<super::TimelineEvent>,
+    u: &Update,
+    sev: super::Severity,
+    author: &str,
+    reason: &str,
+    stamp: Stamp,
+) {
+    let from = inc.severity;
+    let (kind, who, text) = if u.classifier.is_empty() {
+        inc.severity = sev;
+        inc.severity_set_by = author.to_owned();
+        (
+            EventKind::SeverityChanged,
+            author,
+            format!("severity changed from {from} to {sev} by hand: {reason}"),
+        )
+    } else if inc.severity_set_by.is_empty() {
+        inc.severity = sev;
+        (
+            EventKind::SeverityChanged,
+            u.classifier.as_str(),
+            format!("severity classified from {from} to {sev}: {reason}"),
+        )
+    } else {
+        (
+            EventKind::SeverityProposed,
+            u.classifier.as_str(),
+            format!(
+                "automated classification proposed {sev} ({reason}); not applied: \
+                 {} set {from} by hand",
+                inc.severity_set_by
+            ),
+        )
+    };
+    record(inc, events, kind, who, text, stamp);
 }

@@ -117,6 +117,35 @@ pub fn customer_ids(ids: &[String]) -> Result<(), DomainError> {
     Ok(())
 }
 
+/// Most roles one update may assign.
+pub const MAX_ROLES: usize = 16;
+
+/// A response role: `communications`, `scribe` or `regional-lead/<region>`.
+pub fn role(value: &str) -> Result<(), DomainError> {
+    let ok = match value.split_once('/') {
+        None => matches!(value, "communications" | "scribe"),
+        Some((head, region)) => {
+            head == "regional-lead"
+                && !region.is_empty()
+                && region.len() <= 64
+                && region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        }
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(DomainError::invalid(
+        "roles",
+        format!(
+            "{:?} is not a role (communications, scribe, regional-lead/<region>; \
+             the commander has its own field)",
+            value.chars().take(64).collect::<String>()
+        ),
+    ))
+}
+
 /// An incident id: `<region>-<digits>`.
 pub fn incident_id(value: &str) -> Result<(), DomainError> {
     let valid = value.rsplit_once('-').is_some_and(|(region, seq)| {

@@ -59,6 +59,7 @@ async fn step(ctx: &NodeCtx, group: &Group) {
                 inc.severity,
                 tier_name(tier)
             ),
+            channels: ctx.topology.channels(),
         });
         match ctx
             .propose(group, &format!("{}/escalate/{tier}", inc.id), op)

@@ -16,7 +16,8 @@
 //! | `sm`    | `audit_head`                        | JSON (last seq, last hash)              |
 //! | `sm`    | `d/<due ns u64 BE><incident id>`    | empty: escalation due-time index        |
 //! | `sm`    | `do/<incident id>`                  | u64 BE: the incident's due time above   |
-//! | `sm`    | `due_index_v1`                      | empty: the due index is complete        |
+//! | `sm`    | `ob/<incident id>`                  | empty: it has a pending notification    |
+//! | `sm`    | `work_index_v2`                     | empty: the work indexes are complete    |
 //! | `sm`    | `sec/b/<identity> 0x00 <role>`      | JSON role binding (global group)        |
 //! | `sm`    | `sec/t/<sha-256 hex>`               | JSON token record, never the token      |
 //! | `sm`    | `sec/r/<request id>`                | empty: security command applied         |
@@ -154,6 +155,16 @@ impl GroupKeys {
     /// Where the due index remembers incident `id`'s entry, so a change can remove it.
     pub fn due_of(&self, id: &str) -> Vec<u8> {
         self.key(format!("do/{id}").as_bytes())
+    }
+
+    /// Outbox-index entry: incident `id` has a pending notification.
+    pub fn outbox(&self, id: &str) -> Vec<u8> {
+        self.key(format!("ob/{id}").as_bytes())
+    }
+
+    /// Prefix of the outbox index.
+    pub fn outboxes(&self) -> Vec<u8> {
+        self.key(b"ob/")
     }
 
     /// Prefix of every `due_of` record.

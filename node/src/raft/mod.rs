@@ -7,13 +7,13 @@
 
 pub mod codec;
 pub mod db;
-pub mod due_index;
 pub mod keys;
 pub mod log_store;
 pub mod network;
 pub mod pending;
 pub mod service;
 pub mod state_machine;
+pub mod work_index;
 
 #[cfg(test)]
 mod store_tests;

@@ -20,9 +20,9 @@ use tokio::sync::broadcast;
 
 use super::codec::{decode, encode};
 use super::db::{cf, io_err};
-use super::due_index;
 use super::keys::{CF_SM, CF_SNAP, GroupKeys, prefix_end};
 use super::pending::PendingWrites;
+use super::work_index;
 use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::audit;
 use crate::domain::{self, Applied, Incident, Stamp, StateView, TimelineEvent};
@@ -112,15 +112,24 @@ impl GroupState {
     /// The open incidents whose next escalation tier fell due before `now_ns`.
     pub fn due_for_escalation(&self, now_ns: u64) -> io::Result<Vec<Incident>> {
         let mut due = Vec::new();
-        for id in due_index::due_before(&self.db, &self.keys, now_ns)? {
+        for id in work_index::due_before(&self.db, &self.keys, now_ns)? {
             due.extend(self.incident(&id)?);
         }
         Ok(due)
     }
 
-    /// Builds the escalation due index if this group's state predates it.
-    pub fn ensure_due_index(&self) -> io::Result<()> {
-        due_index::ensure(&self.db, &self.keys, || self.incidents())
+    /// The incidents with a notification still to deliver.
+    pub fn with_pending_notifications(&self) -> io::Result<Vec<Incident>> {
+        let mut found = Vec::new();
+        for id in work_index::with_pending_notifications(&self.db, &self.keys)? {
+            found.extend(self.incident(&id)?);
+        }
+        Ok(found)
+    }
+
+    /// Builds the work indexes if this group's state predates them.
+    pub fn ensure_work_indexes(&self) -> io::Result<()> {
+        work_index::ensure(&self.db, &self.keys, || self.incidents())
     }
 
     /// One incident's timeline, in order.
@@ -320,7 +329,7 @@ impl StateMachine {
                 let t = domain::apply(&view, cmd, index)?;
                 if let (Some(e), Ok(done)) = (&t.effects, &t.result) {
                     pending.put(keys.incident(&e.incident.id), encode(&e.incident)?);
-                    due_index::update(pending, keys, &e.incident)?;
+                    work_index::update(pending, keys, &e.incident)?;
                     for ev in &e.events {
                         pending.put(keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
                     }
@@ -516,7 +525,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         batch.put_cf(sm, self.keys().key(APPLIED), encode(&applied)?);
         self.keep_snapshot(&mut batch, meta, &snapshot)?;
         self.db().write(batch).map_err(io_err)?;
-        self.state.ensure_due_index()?;
+        self.state.ensure_work_indexes()?;
         tracing::info!(last = ?meta.last_log_id, "installed snapshot");
         Ok(())
     }

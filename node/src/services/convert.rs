@@ -97,6 +97,8 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::Note => pb::EventKind::Note,
         EventKind::ChildLinked => pb::EventKind::ChildLinked,
         EventKind::Escalated => pb::EventKind::Escalated,
+        EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
+        EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
     }
 }
 
@@ -199,6 +201,56 @@ pub fn incident(i: &Incident) -> pb::Incident {
             resolve_by_ns: i.deadlines.resolve_by,
         }),
         escalation_tier: i.escalation_tier,
+        severity_set_by: i.severity_set_by.clone(),
+        notifications: i
+            .notifications
+            .iter()
+            .map(|n| notification(&i.id, n))
+            .collect(),
+        roles: i
+            .roles
+            .iter()
+            .map(|(role, person)| pb::RoleAssignment {
+                role: role.clone(),
+                person: person.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Outbox entry of incident `incident_id` to wire.
+pub fn notification(incident_id: &str, n: &crate::domain::Notification) -> pb::Notification {
+    use crate::domain::{Audience, ChannelFormat, DeliveryState, NotificationKind};
+    pb::Notification {
+        seq: n.seq,
+        channel: n.channel.name.clone(),
+        format: match n.channel.format {
+            ChannelFormat::Slack => "slack",
+            ChannelFormat::Json => "json",
+            ChannelFormat::Email => "email",
+        }
+        .into(),
+        audience: match n.channel.audience {
+            Audience::Internal => "internal",
+            Audience::Customer => "customer",
+        }
+        .into(),
+        kind: match n.kind {
+            NotificationKind::Declared => "declared",
+            NotificationKind::StatusUpdate => "status_update",
+            NotificationKind::Page => "page",
+        }
+        .into(),
+        text: n.text.clone(),
+        created_at: Some(hlc(n.created_at)),
+        state: match n.state {
+            DeliveryState::Pending => pb::NotificationState::Pending,
+            DeliveryState::Delivered => pb::NotificationState::Delivered,
+            DeliveryState::Failed => pb::NotificationState::Failed,
+        } as i32,
+        settled_at: n.settled_at.map(hlc),
+        detail: n.detail.clone(),
+        key: n.key(incident_id),
     }
 }
 
@@ -237,6 +289,9 @@ mod tests {
             customer_ids: vec!["c-1".into()],
             deadlines: Default::default(),
             escalation_tier: 1,
+            severity_set_by: String::new(),
+            notifications: Vec::new(),
+            roles: Default::default(),
         }
     }
 

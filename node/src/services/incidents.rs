@@ -251,6 +251,7 @@ impl IncidentService for IncidentApi {
             details: msg.details.clone(),
             customer_ids: msg.customer_ids.clone(),
             sla: self.ctx.topology.sla_for(severity),
+            channels: self.ctx.topology.channels(),
         });
         let request_id = msg.request_id.clone();
         self.write_incident(&region, hops, msg, request_id, op, |mut c, r| async move {
@@ -375,6 +376,13 @@ impl IncidentService for IncidentApi {
             commander: msg.commander.clone(),
             reason: msg.reason.clone(),
             author: msg.author.clone(),
+            classifier: msg.classifier.clone(),
+            channels: self.ctx.topology.channels(),
+            roles: msg
+                .assign_roles
+                .iter()
+                .map(|r| (r.role.clone(), r.person.clone()))
+                .collect(),
         });
         let (request_id, group) = (
             msg.request_id.clone(),

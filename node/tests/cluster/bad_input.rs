@@ -103,7 +103,10 @@ async fn bad_input_is_refused_with_the_field_and_changes_nothing() {
     );
     assert_eq!(
         (c, m.as_str()),
-        (Code::InvalidArgument, "reason: must not be empty")
+        (
+            Code::InvalidArgument,
+            "reason: required for a severity change: say why the incident is reclassified"
+        )
     );
 
     let missing = UpdateIncidentRequest {

@@ -64,7 +64,7 @@ pub struct Cluster {
 /// A port no other test cluster of this process uses and nothing listens on. Taken below the
 /// kernel's ephemeral range (32768+): an ephemeral port checked free can be grabbed by any
 /// outgoing connection before the node binds it.
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let base = 20_000 + (std::process::id() % 400) as u16 * 30;
     loop {

@@ -1,12 +1,15 @@
-//! The escalation due index: incidents ordered by the wall time at which their next escalation
-//! tier falls due (see `Deadlines::next_due`).
+//! Work indexes: which incidents the leader's timer-driven tasks must look at.
 //!
-//! The leader's escalator used to decode every incident of its group five times a second; under
-//! load that was a third of the leader's CPU and grew with the number of incidents ever
-//! declared. Apply keeps this index in the same write batch as the incident, so the escalator
-//! reads only the entries whose time has come. It is derived data: every replica computes the
-//! same entries from the same incidents, and a group whose state predates the index (or was
-//! installed from such a snapshot) rebuilds it once from its incidents.
+//! - The **due index** orders incidents by the wall time at which their next escalation tier
+//!   falls due (see `Deadlines::next_due`), for the escalator.
+//! - The **outbox index** names the incidents with a pending notification, for the outbox.
+//!
+//! Both tasks used to decode every incident of the group several times a second; under load
+//! the escalator alone was a third of the leader's CPU, growing with every incident ever
+//! declared. Apply keeps both indexes in the same write batch as the incident, so each task
+//! reads only what needs it. They are derived data: every replica computes the same entries
+//! from the same incidents, and a group whose state predates them (or was installed from such
+//! a snapshot) rebuilds them once from its incidents.
 
 use std::io;
 
@@ -15,10 +18,18 @@ use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch};
 use super::db::{cf, io_err};
 use super::keys::{CF_SM, GroupKeys, prefix_end};
 use super::pending::PendingWrites;
-use crate::domain::Incident;
+use crate::domain::{DeliveryState, Incident};
 
-/// Present once the group's due index is complete.
-const MARKER: &[u8] = b"due_index_v1";
+/// Present once the group's work indexes are complete.
+const MARKER: &[u8] = b"work_index_v2";
+
+/// Whether `incident` has a notification the outbox still has to deliver.
+fn has_pending_notification(incident: &Incident) -> bool {
+    incident
+        .notifications
+        .iter()
+        .any(|n| n.state == DeliveryState::Pending)
+}
 
 /// Adds the index changes for `incident`'s new state to an apply call's writes.
 pub fn update(
@@ -26,6 +37,11 @@ pub fn update(
     keys: &GroupKeys,
     incident: &Incident,
 ) -> io::Result<()> {
+    if has_pending_notification(incident) {
+        pending.put(keys.outbox(&incident.id), Vec::new());
+    } else {
+        pending.delete(keys.outbox(&incident.id));
+    }
     let old = pending
         .get(&keys.due_of(&incident.id))?
         .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
@@ -68,7 +84,26 @@ pub fn due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<Stri
     Ok(ids)
 }
 
-/// Builds the index from the stored incidents unless it is already complete.
+/// Ids of the incidents with a pending notification, in id order.
+pub fn with_pending_notifications(db: &DB, keys: &GroupKeys) -> io::Result<Vec<String>> {
+    let prefix = keys.outboxes();
+    let mut opts = ReadOptions::default();
+    opts.set_iterate_upper_bound(prefix_end(&prefix));
+    let it = db.iterator_cf_opt(
+        cf(db, CF_SM)?,
+        opts,
+        IteratorMode::From(&prefix, Direction::Forward),
+    );
+    let mut ids = Vec::new();
+    for item in it {
+        let (key, _) = item.map_err(io_err)?;
+        let id = key.get(prefix.len()..).unwrap_or_default();
+        ids.push(String::from_utf8_lossy(id).into_owned());
+    }
+    Ok(ids)
+}
+
+/// Builds the indexes from the stored incidents unless they are already complete.
 pub fn ensure(
     db: &DB,
     keys: &GroupKeys,
@@ -80,11 +115,14 @@ pub fn ensure(
     }
     let incidents = incidents()?;
     let mut batch = WriteBatch::default();
-    for prefix in [keys.dues(), keys.dues_of()] {
+    for prefix in [keys.dues(), keys.dues_of(), keys.outboxes()] {
         batch.delete_range_cf(sm, prefix.clone(), prefix_end(&prefix));
     }
     let mut indexed = 0;
     for inc in &incidents {
+        if has_pending_notification(inc) {
+            batch.put_cf(sm, keys.outbox(&inc.id), []);
+        }
         if let Some(at) = inc.next_escalation_at() {
             batch.put_cf(sm, keys.due(at, &inc.id), []);
             batch.put_cf(sm, keys.due_of(&inc.id), at.to_be_bytes());
@@ -93,11 +131,7 @@ pub fn ensure(
     }
     batch.put_cf(sm, keys.key(MARKER), []);
     db.write(batch).map_err(io_err)?;
-    tracing::info!(
-        group = keys.name(),
-        indexed,
-        "built the escalation due index"
-    );
+    tracing::info!(group = keys.name(), indexed, "built the work indexes");
     Ok(())
 }
 
@@ -125,6 +159,9 @@ mod tests {
             customer_ids: Vec::new(),
             deadlines,
             escalation_tier: tier,
+            severity_set_by: String::new(),
+            notifications: Vec::new(),
+            roles: Default::default(),
         }
     }
 
