@@ -131,8 +131,7 @@ impl FaultCtx<'_> {
                 token: token.clone(),
             };
             let invoke_ns = self.history.now();
-            let outcome =
-                raw_note(&self.cluster, &self.cluster.addr(node), &incident, &token).await;
+            let outcome = raw_note(self.cluster, &self.cluster.addr(node), &incident, &token).await;
             let op = Op {
                 client: 1_000 + node as u32,
                 invoke_ns,

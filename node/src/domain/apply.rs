@@ -12,8 +12,9 @@ use super::{
 pub trait StateView {
     /// The incident with this id, if any.
     fn incident(&self, id: &str) -> io::Result<Option<Incident>>;
-    /// The result recorded for an already-applied request id, if any.
-    fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>>;
+    /// The result recorded for a request id already applied or refused, if any: a request id
+    /// names one intent, so a late duplicate gets the first answer, refusals included.
+    fn recorded_result(&self, request_id: &str) -> io::Result<Option<CommandResult>>;
     /// The sequence number the next declared incident gets (starts at 1).
     fn next_sequence(&self) -> io::Result<u64>;
 }
@@ -49,7 +50,7 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
     }
     if let Some(previous) = view.recorded_result(&cmd.request_id)? {
         return Ok(Transition {
-            result: Ok(previous),
+            result: previous,
             effects: None,
         });
     }

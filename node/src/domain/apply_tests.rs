@@ -9,20 +9,35 @@ use crate::domain::{
     TimelineEvent, Update,
 };
 
-#[derive(Default, Clone, PartialEq, Debug)]
+#[derive(Default, Clone, Debug)]
 struct MemState {
     incidents: BTreeMap<String, Incident>,
     timelines: BTreeMap<String, Vec<TimelineEvent>>,
     results: BTreeMap<String, Applied>,
+    /// Refused request ids: bookkeeping of answers, not incident state, so `==` ignores it
+    /// ("a refusal changes nothing" is about incidents, timelines and accepted results).
+    refusals: BTreeMap<String, DomainError>,
     next_sequence: Option<u64>,
+}
+
+impl PartialEq for MemState {
+    fn eq(&self, other: &Self) -> bool {
+        self.incidents == other.incidents
+            && self.timelines == other.timelines
+            && self.results == other.results
+            && self.next_sequence == other.next_sequence
+    }
 }
 
 impl StateView for MemState {
     fn incident(&self, id: &str) -> io::Result<Option<Incident>> {
         Ok(self.incidents.get(id).cloned())
     }
-    fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>> {
-        Ok(self.results.get(request_id).cloned())
+    fn recorded_result(&self, request_id: &str) -> io::Result<Option<CommandResult>> {
+        Ok(match self.results.get(request_id) {
+            Some(done) => Some(Ok(done.clone())),
+            None => self.refusals.get(request_id).cloned().map(Err),
+        })
     }
     fn next_sequence(&self) -> io::Result<u64> {
         Ok(self.next_sequence.unwrap_or(1))
@@ -33,6 +48,12 @@ impl MemState {
     /// Applies and persists like the state machine does; returns the client's answer.
     fn run(&mut self, cmd: &Command, index: u64) -> CommandResult {
         let t = apply(self, cmd, index).expect("memory view never fails");
+        if let (None, Err(refusal)) = (&t.effects, &t.result)
+            && validate::request_id(&cmd.request_id).is_ok()
+        {
+            self.refusals
+                .insert(cmd.request_id.clone(), refusal.clone());
+        }
         if let Some(e) = t.effects {
             let id = e.incident.id.clone();
             self.timelines
@@ -341,6 +362,28 @@ fn repeated_request_id_is_applied_once() {
     assert_eq!(first, again, "the retry gets the first answer");
     assert_eq!(s, after_first, "and changes nothing");
     assert_eq!(s.incidents.len(), 1);
+}
+
+#[test]
+fn a_refused_request_id_stays_refused_when_its_duplicate_arrives_later() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    // Refused: triggered cannot move to closed. The client is told nothing changed.
+    let refused = s
+        .run(&cmd("r1", 2, status_to(&id, Status::Closed)), 2)
+        .expect_err("triggered -> closed is refused");
+    s.run(&cmd("r2", 3, status_to(&id, Status::Resolved)), 3)
+        .expect("resolve");
+    // The first attempt, delayed by the network, arrives now that closing would be legal.
+    let late = s
+        .run(&cmd("r1", 4, status_to(&id, Status::Closed)), 4)
+        .expect_err("the duplicate gets the first answer");
+    assert_eq!(late, refused);
+    assert_eq!(
+        s.incidents[&id].status,
+        Status::Resolved,
+        "and changes nothing"
+    );
 }
 
 #[test]

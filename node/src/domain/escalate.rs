@@ -1,6 +1,6 @@
 //! Escalate: an SLA deadline passed, so the incident moves up one tier. Proposed only by the
-//! leader's escalator with request id `<id>/escalate/<tier>`, so each step is applied once even
-//! when leaders change at the deadline.
+//! leader's escalator with request id `<id>/escalate/<tier>/v<version>`, so each step is
+//! applied once even when leaders change at the deadline.
 
 use super::apply::record;
 use super::{DomainError, Effects, Escalate, EventKind, Incident, Stamp, Status, validate};

@@ -1,9 +1,12 @@
 //! Leader work: escalate incidents whose SLA deadlines passed.
 //!
 //! While this node leads a region's group, it compares each open incident's deadlines with the
-//! wall clock and proposes one `Escalate` step at a time with request id `<id>/escalate/<tier>`.
-//! The step is state in the replicated log: a new leader re-proposes the same request id, which
-//! apply answers from its record, so each tier fires exactly once across leader changes.
+//! wall clock and proposes one `Escalate` step at a time with request id
+//! `<id>/escalate/<tier>/v<version>`. The step is state in the replicated log: a new leader
+//! re-proposes the same request id for the same incident version, which apply answers from its
+//! record, so each tier fires exactly once across leader changes. The version is in the id
+//! because refusals are recorded too: an incident resolved (escalation refused) and reopened
+//! later must be able to escalate again.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -62,7 +65,11 @@ async fn step(ctx: &NodeCtx, group: &Group) {
             channels: ctx.topology.channels(),
         });
         match ctx
-            .propose(group, &format!("{}/escalate/{tier}", inc.id), op)
+            .propose(
+                group,
+                &format!("{}/escalate/{tier}/v{}", inc.id, inc.version),
+                op,
+            )
             .await
         {
             Ok(_) => tracing::info!(incident = %inc.id, tier, "escalated"),

@@ -10,6 +10,7 @@
 //! | `sm`    | `i/<incident id>`                   | JSON `Incident`                         |
 //! | `sm`    | `t/<incident id>/<seq u32 BE>`      | JSON `TimelineEvent`                    |
 //! | `sm`    | `r/<request id>`                    | JSON `Applied` (idempotent retries)     |
+//! | `sm`    | `rj/<request id>`                   | JSON `DomainError`: it was refused      |
 //! | `sm`    | `c/<log index u64 BE>`              | JSON `ChangeRecord` (watch resume)      |
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
 //! | `sm`    | `au/<seq u64 BE>`                   | protobuf `AuditEntry` (hash chain)      |
@@ -125,6 +126,11 @@ impl GroupKeys {
         let mut k = self.timeline(id);
         k.extend_from_slice(&seq.to_be_bytes());
         k
+    }
+
+    /// Recorded refusal of a request id (JSON `DomainError`).
+    pub fn refusal(&self, request_id: &str) -> Vec<u8> {
+        self.key(format!("rj/{request_id}").as_bytes())
     }
 
     /// Recorded result of a request id.

@@ -240,9 +240,12 @@ impl<T: SmRead> StateView for T {
             .transpose()
     }
 
-    fn recorded_result(&self, request_id: &str) -> io::Result<Option<Applied>> {
-        self.read(&self.group_keys().request(request_id))?
-            .map(|b| decode(&b))
+    fn recorded_result(&self, request_id: &str) -> io::Result<Option<domain::CommandResult>> {
+        if let Some(b) = self.read(&self.group_keys().request(request_id))? {
+            return Ok(Some(Ok(decode::<Applied>(&b)?)));
+        }
+        self.read(&self.group_keys().refusal(request_id))?
+            .map(|b| decode::<domain::DomainError>(&b).map(Err))
             .transpose()
     }
 
@@ -358,6 +361,14 @@ impl StateMachine {
                     };
                     pending.put(keys.change(index), encode(&record)?);
                     change = Some(record);
+                }
+                // A refusal is the request id's answer too: a duplicate delayed by the network
+                // (the client's earlier attempt) must not be applied after the client was told
+                // "refused, nothing changed". Invalid ids cannot be keys, so they are not kept.
+                if let (None, Err(refusal)) = (&t.effects, &t.result)
+                    && domain::validate::request_id(&cmd.request_id).is_ok()
+                {
+                    pending.put(keys.refusal(&cmd.request_id), encode(refusal)?);
                 }
                 if index.is_multiple_of(1_000) && index > CHANGES_RETAINED {
                     let below = index - CHANGES_RETAINED;
