@@ -65,39 +65,33 @@ pub fn update(
 
 /// Ids of the incidents whose next escalation fell due before `now_ns`, earliest first.
 pub fn due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<String>> {
-    let prefix = keys.dues();
-    let mut opts = ReadOptions::default();
-    opts.set_iterate_upper_bound(keys.due(now_ns, ""));
-    let it = db.iterator_cf_opt(
-        cf(db, CF_SM)?,
-        opts,
-        IteratorMode::From(&prefix, Direction::Forward),
-    );
-    let mut ids = Vec::new();
-    for item in it {
-        let (key, _) = item.map_err(io_err)?;
-        let id = key
-            .get(prefix.len() + 8..)
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short due-index key"))?;
-        ids.push(String::from_utf8_lossy(id).into_owned());
-    }
-    Ok(ids)
+    // Keys are the prefix, the due time (8 bytes), then the id.
+    ids_under(db, &keys.dues(), keys.due(now_ns, ""), 8)
 }
 
 /// Ids of the incidents with a pending notification, in id order.
 pub fn with_pending_notifications(db: &DB, keys: &GroupKeys) -> io::Result<Vec<String>> {
     let prefix = keys.outboxes();
+    let end = prefix_end(&prefix);
+    ids_under(db, &prefix, end, 0)
+}
+
+/// The incident ids that end the `sm` keys in `[prefix, end)`, after `skip` bytes that follow
+/// the prefix.
+fn ids_under(db: &DB, prefix: &[u8], end: Vec<u8>, skip: usize) -> io::Result<Vec<String>> {
     let mut opts = ReadOptions::default();
-    opts.set_iterate_upper_bound(prefix_end(&prefix));
+    opts.set_iterate_upper_bound(end);
     let it = db.iterator_cf_opt(
         cf(db, CF_SM)?,
         opts,
-        IteratorMode::From(&prefix, Direction::Forward),
+        IteratorMode::From(prefix, Direction::Forward),
     );
     let mut ids = Vec::new();
     for item in it {
         let (key, _) = item.map_err(io_err)?;
-        let id = key.get(prefix.len()..).unwrap_or_default();
+        let id = key
+            .get(prefix.len() + skip..)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "short work-index key"))?;
         ids.push(String::from_utf8_lossy(id).into_owned());
     }
     Ok(ids)
