@@ -145,6 +145,29 @@ impl RbacApi {
     }
 }
 
+impl RbacApi {
+    /// Commits a change whose answer is its own description (bind, unbind, revoke).
+    async fn change<M, Call, Fut>(
+        &self,
+        hops: Hops,
+        msg: M,
+        request_id: &str,
+        op: SecurityOp,
+        call: Call,
+    ) -> Result<Response<pb::RbacChangeResponse>, Status>
+    where
+        M: Clone,
+        Call: Fn(RbacServiceClient<PeerChannel>, Request<M>) -> Fut,
+        Fut: Future<Output = Result<Response<pb::RbacChangeResponse>, Status>>,
+    {
+        let done = op.describe();
+        Ok(match self.commit(hops, msg, request_id, op, call).await? {
+            Ok(()) => self.ctx.reply(pb::RbacChangeResponse { done }),
+            Err(forwarded) => self.ctx.reply(forwarded),
+        })
+    }
+}
+
 fn role(name: &str) -> Result<Role, Status> {
     Role::parse(name).ok_or_else(|| {
         let all: Vec<&str> = super::model::ROLES.iter().map(|r| r.name()).collect();
@@ -194,21 +217,15 @@ impl RbacService for RbacApi {
             regions: msg.regions.clone(),
             by: who.name(),
         };
-        let done = op.describe();
         let rid = msg.request_id.clone();
-        match self
-            .commit(
-                hops,
-                msg,
-                &rid,
-                op,
-                |mut c, r| async move { c.bind(r).await },
-            )
-            .await?
-        {
-            Ok(()) => Ok(self.ctx.reply(pb::RbacChangeResponse { done })),
-            Err(forwarded) => Ok(self.ctx.reply(forwarded)),
-        }
+        self.change(
+            hops,
+            msg,
+            &rid,
+            op,
+            |mut c, r| async move { c.bind(r).await },
+        )
+        .await
     }
 
     async fn unbind(
@@ -223,21 +240,15 @@ impl RbacService for RbacApi {
             role: role(&msg.role)?,
             by: who.name(),
         };
-        let done = op.describe();
         let rid = msg.request_id.clone();
-        match self
-            .commit(
-                hops,
-                msg,
-                &rid,
-                op,
-                |mut c, r| async move { c.unbind(r).await },
-            )
-            .await?
-        {
-            Ok(()) => Ok(self.ctx.reply(pb::RbacChangeResponse { done })),
-            Err(forwarded) => Ok(self.ctx.reply(forwarded)),
-        }
+        self.change(
+            hops,
+            msg,
+            &rid,
+            op,
+            |mut c, r| async move { c.unbind(r).await },
+        )
+        .await
     }
 
     async fn list_bindings(
@@ -304,17 +315,11 @@ impl RbacService for RbacApi {
             id: msg.id.clone(),
             by: who.name(),
         };
-        let done = op.describe();
         let rid = msg.request_id.clone();
-        match self
-            .commit(hops, msg, &rid, op, |mut c, r| async move {
-                c.revoke_token(r).await
-            })
-            .await?
-        {
-            Ok(()) => Ok(self.ctx.reply(pb::RbacChangeResponse { done })),
-            Err(forwarded) => Ok(self.ctx.reply(forwarded)),
-        }
+        self.change(hops, msg, &rid, op, |mut c, r| async move {
+            c.revoke_token(r).await
+        })
+        .await
     }
 
     async fn list_tokens(
