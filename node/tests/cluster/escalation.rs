@@ -3,9 +3,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use icc_proto::v1::{Consistency, EventKind, Severity};
+use icc_proto::v1::{Consistency, EventKind};
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::harness::{Cluster, Options, declare_sev1, wait_for};
 
 const SLA: &str =
     "[[sla]]\nseverity = \"sev1\"\nacknowledge_s = 2\nmitigate_s = 600\nresolve_s = 3600\n";
@@ -28,16 +28,11 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
     let mut ids = Vec::new();
     // Kill the leader 400 ms before, at, and 300 ms after the acknowledge deadline.
     for offset_ms in [-400i64, 0, 300] {
-        let mut req = declare(&format!(
-            "sev1 unacknowledged, leader killed at {offset_ms} ms"
-        ));
-        req.severity = Severity::Sev1 as i32;
-        let inc = client
-            .declare(req, None)
-            .await
-            .expect("declare")
-            .incident
-            .expect("incident");
+        let inc = declare_sev1(
+            &client,
+            &format!("sev1 unacknowledged, leader killed at {offset_ms} ms"),
+        )
+        .await;
         let deadline_ns = inc.sla.expect("sla").acknowledge_by_ns;
         assert!(deadline_ns > 0, "the policy set a deadline");
         let now_ns = SystemTime::now()
@@ -92,14 +87,7 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
         );
     }
     // An acknowledged SEV1 does not escalate.
-    let mut req = declare("acknowledged in time");
-    req.severity = Severity::Sev1 as i32;
-    let on_time = client
-        .declare(req, None)
-        .await
-        .expect("declare")
-        .incident
-        .expect("incident");
+    let on_time = declare_sev1(&client, "acknowledged in time").await;
     let ack = icc_proto::v1::UpdateIncidentRequest {
         id: on_time.id.clone(),
         status: Some(icc_proto::v1::Status::Acknowledged as i32),
@@ -108,14 +96,7 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
     };
     client.update_incident(ack, None).await.expect("ack");
     // A later incident past its deadline proves the escalator has looked since.
-    let mut req = declare("marker");
-    req.severity = Severity::Sev1 as i32;
-    let marker = client
-        .declare(req, None)
-        .await
-        .expect("declare")
-        .incident
-        .expect("incident");
+    let marker = declare_sev1(&client, "marker").await;
     wait_for("the marker escalates", || async {
         let i = client
             .get_incident(&marker.id, Consistency::Linearizable)

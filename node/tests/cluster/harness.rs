@@ -481,6 +481,18 @@ pub fn declare(title: &str) -> DeclareIncidentRequest {
     }
 }
 
+/// Declares a SEV1 (the severity with SLA clocks in the tests' policies) and returns it.
+pub async fn declare_sev1(client: &icc_client::Client, title: &str) -> icc_proto::v1::Incident {
+    let mut req = declare(title);
+    req.severity = Severity::Sev1 as i32;
+    client
+        .declare(req, None)
+        .await
+        .expect("declare")
+        .incident
+        .expect("incident")
+}
+
 /// Every incident id a node holds, read locally from that node.
 pub async fn ids_on(cluster: &Cluster, id: u64) -> Option<Vec<String>> {
     let req = icc_proto::v1::ListIncidentsRequest {

@@ -15,7 +15,7 @@ use icc_proto::v1::{
     Consistency, Incident, NotificationState, Severity, Status, UpdateIncidentRequest,
 };
 
-use crate::harness::{Cluster, Options, declare, free_port, wait_for};
+use crate::harness::{Cluster, Options, declare, declare_sev1, free_port, wait_for};
 
 /// What the receiver got: (path, idempotency key, body), in arrival order.
 type Inbox = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -115,14 +115,7 @@ async fn every_notification_arrives_once_by_key_in_order_across_receiver_and_lea
     // Phase 1: receiver up.
     let mut ids = Vec::new();
     for title in ["checkout down", "search slow"] {
-        let mut req = declare(title);
-        req.severity = Severity::Sev1 as i32;
-        let inc = client
-            .declare(req, None)
-            .await
-            .expect("declare")
-            .incident
-            .expect("incident");
+        let inc = declare_sev1(&client, title).await;
         ids.push(inc.id);
     }
     client
