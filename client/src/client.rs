@@ -22,7 +22,7 @@ use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity
 use tonic::{Request, Response};
 
 use crate::config::{ClientConfig, display_endpoint, normalize_endpoint};
-use crate::error::{ClientError, EndpointFailure, describe_status};
+use crate::error::{ClientError, EndpointFailure, describe_status, tls_mismatch_hint};
 use crate::hlc::HlcTracker;
 use crate::retry::{Backoff, Verdict, classify, is_transport_error};
 
@@ -444,6 +444,13 @@ impl Client {
                         }
                         Ok(Err(status)) => {
                             self.inner.hlc.observe_metadata(status.metadata());
+                            let tls = self.inner.config.tls.is_some();
+                            if let Some(hint) = tls_mismatch_hint(&status, tls) {
+                                return Err(ClientError::Config(format!(
+                                    "{}: {hint}",
+                                    display_endpoint(&target)
+                                )));
+                            }
                             match classify(status.code(), is_transport_error(&status)) {
                                 Verdict::Fail => {
                                     self.set_preferred(&target);

@@ -157,9 +157,79 @@ pub(crate) fn describe_status(status: &tonic::Status) -> String {
     out
 }
 
+/// The words of a status and its whole source chain, lowercased, for recognising a failure.
+fn status_chain_text(status: &tonic::Status) -> String {
+    let mut text = status.message().to_lowercase();
+    let mut src = std::error::Error::source(status);
+    while let Some(e) = src {
+        text.push(' ');
+        text.push_str(&e.to_string().to_lowercase());
+        src = e.source();
+    }
+    text
+}
+
+/// When a transport failure means the client and the node disagree about TLS, what to do about
+/// it; `None` for every other failure.
+///
+/// Exists because the raw symptoms are cryptic and retrying cannot help: a plaintext HTTP/2
+/// client reads the TLS alert of a TLS node as an HTTP/2 frame header ("frame with invalid
+/// size"), and a TLS client reads a plaintext node's HTTP/2 frames as a corrupt TLS record
+/// ("InvalidContentType"). Without this the call retried until its deadline and then printed
+/// the h2 error, which sent operators looking at the network.
+pub(crate) fn tls_mismatch_hint(status: &tonic::Status, client_uses_tls: bool) -> Option<String> {
+    if std::error::Error::source(status).is_none() {
+        return None;
+    }
+    let text = status_chain_text(status);
+    if !client_uses_tls && text.contains("frame with invalid size") {
+        return Some(
+            "the node speaks TLS but this client is set up for plaintext: give it the cluster CA \
+             and a client certificate or token (`ca`, `cert`, `key` or `token` in the client \
+             config, or --ca/--cert/--key/--token; for `make run`: \
+             export ICC_CONFIG=$PWD/.icc-run/icc.toml)"
+                .to_string(),
+        );
+    }
+    if client_uses_tls && (text.contains("invalidcontenttype") || text.contains("corrupt message"))
+    {
+        return Some(
+            "the node does not speak TLS (was it started with --insecure-plaintext?): \
+             leave out `ca`, `cert` and `key` to talk plaintext to it"
+                .to_string(),
+        );
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn transport_failure(root: &str) -> tonic::Status {
+        tonic::Status::from_error(Box::new(std::io::Error::other(root.to_owned())))
+    }
+
+    #[test]
+    fn tls_mismatch_is_recognised_in_both_directions_and_only_from_the_transport() {
+        let framing = transport_failure("frame with invalid size");
+        let plaintext_hint = tls_mismatch_hint(&framing, false).unwrap_or_default();
+        assert!(plaintext_hint.contains("speaks TLS"), "{plaintext_hint}");
+        assert_eq!(tls_mismatch_hint(&framing, true), None);
+
+        let corrupt = transport_failure("received corrupt message of type InvalidContentType");
+        let tls_hint = tls_mismatch_hint(&corrupt, true).unwrap_or_default();
+        assert!(tls_hint.contains("--insecure-plaintext"), "{tls_hint}");
+        assert_eq!(tls_mismatch_hint(&corrupt, false), None);
+
+        // The same words sent by a node as a status message are its answer, not a mismatch.
+        let answered = tonic::Status::unknown("frame with invalid size");
+        assert_eq!(tls_mismatch_hint(&answered, false), None);
+        assert_eq!(
+            tls_mismatch_hint(&transport_failure("connection refused"), false),
+            None
+        );
+    }
 
     #[test]
     fn rejected_display_uses_words() {

@@ -154,6 +154,22 @@ async fn clients_need_a_certificate_or_a_token_and_tokens_are_stored_hashed() {
         "{msg}"
     );
 
+    // A client set up for plaintext gets told what is wrong at once, instead of retrying until
+    // its deadline and printing an HTTP/2 framing error.
+    let plaintext =
+        Client::new(ClientConfig::new(cluster.endpoints()).with_deadline(Duration::from_secs(30)))
+            .expect("client");
+    match plaintext
+        .list_incidents(ListIncidentsRequest::default())
+        .await
+    {
+        Err(ClientError::Config(msg)) => assert!(
+            msg.contains("the node speaks TLS but this client is set up for plaintext"),
+            "{msg}"
+        ),
+        other => panic!("a plaintext client must get a TLS configuration error, got {other:?}"),
+    }
+
     let with_token = |t: &str| {
         Client::new(
             ClientConfig::new(cluster.endpoints())
