@@ -7,6 +7,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "icc/v1/common.proto",
         "icc/v1/workflow.proto",
+        "icc/v1/warroom.proto",
         "icc/v1/incident.proto",
         "icc/v1/cluster.proto",
         "icc/v1/raft.proto",

@@ -101,6 +101,7 @@ fn actor(op: &Op) -> &str {
         Op::Escalate(_) => "icc-escalator",
         Op::Security(s) => s.actor(),
         Op::RecordDelivery(_) => "icc-outbox",
+        Op::WarRoom(w) => &w.author,
     };
     if author.trim().is_empty() {
         "unknown"
@@ -146,5 +147,29 @@ fn action(op: &Op, applied: &Applied) -> String {
             r.seq,
             if r.delivered { "delivered" } else { "failed" }
         ),
+        Op::WarRoom(w) => {
+            use crate::domain::WarRoomEdit;
+            let what = match &w.edit {
+                WarRoomEdit::PostStatus { .. } => "status posted".to_owned(),
+                WarRoomEdit::AddAction { owner, .. } => format!("action added for {owner}"),
+                WarRoomEdit::ChangeAction {
+                    action,
+                    state,
+                    owner,
+                } => {
+                    let state = state.map(|s| format!(" state={s}")).unwrap_or_default();
+                    let owner = owner
+                        .as_ref()
+                        .map(|o| format!(" owner={o}"))
+                        .unwrap_or_default();
+                    format!("{action}{state}{owner}")
+                }
+                WarRoomEdit::Decide { .. } => "decision recorded".to_owned(),
+            };
+            format!(
+                "war room {id}: {what}{}",
+                if w.restricted { " (restricted)" } else { "" }
+            )
+        }
     }
 }

@@ -815,3 +815,6 @@ fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
     s.run(&cmd("r2", 7, record(2)), 7)
         .expect("delivery recorded on a closed incident");
 }
+
+#[path = "warroom_tests.rs"]
+mod warroom;

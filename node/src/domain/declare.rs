@@ -97,6 +97,7 @@ pub(super) fn apply(
         severity_set_by: String::new(),
         notifications: Vec::new(),
         roles: Default::default(),
+        war_room: Default::default(),
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(

@@ -15,6 +15,7 @@ mod link;
 mod note;
 mod outbox;
 mod update;
+mod warroom;
 
 pub use apply::{Effects, StateView, Transition, apply, check};
 pub use declare::GLOBAL_PREFIX;
@@ -27,4 +28,7 @@ pub use model::{
 };
 pub use outbox::{
     Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,
+};
+pub use warroom::{
+    Action, ActionState, Decision, MAX_DUE_IN_S, StatusPost, WarRoom, WarRoomChange, WarRoomEdit,
 };

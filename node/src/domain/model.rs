@@ -113,6 +113,14 @@ pub enum EventKind {
     SeverityProposed,
     /// A response role was assigned or handed over.
     RoleAssigned,
+    /// War room: a new current status was posted.
+    StatusPosted,
+    /// War room: an action was added.
+    ActionAdded,
+    /// War room: an action's state or owner changed.
+    ActionChanged,
+    /// War room: a decision was recorded with its rationale.
+    DecisionRecorded,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -241,6 +249,9 @@ pub struct Incident {
     /// Response roles besides the commander (role -> person), e.g. `scribe` -> `carol`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub roles: std::collections::BTreeMap<String, String>,
+    /// War room: current status, actions and decisions.
+    #[serde(default, skip_serializing_if = "super::WarRoom::is_empty")]
+    pub war_room: super::WarRoom,
 }
 
 impl Incident {
@@ -285,6 +296,7 @@ impl fmt::Display for Command {
             Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
             Op::Security(s) => s.describe(),
             Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
+            Op::WarRoom(w) => format!("war room {}", w.id),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -310,6 +322,8 @@ pub enum Op {
     Security(crate::security::model::SecurityOp),
     /// Record a notification's delivery or final failure (proposed by the leader's outbox).
     RecordDelivery(super::RecordDelivery),
+    /// Change the war room: post a status, add or change an action, record a decision.
+    WarRoom(super::WarRoomChange),
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -336,6 +350,7 @@ impl Op {
             Op::LinkChild(l) => Some(&l.id),
             Op::Escalate(e) => Some(&e.id),
             Op::RecordDelivery(r) => Some(&r.id),
+            Op::WarRoom(w) => Some(&w.id),
         }
     }
 }

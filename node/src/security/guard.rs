@@ -124,6 +124,15 @@ impl<S: IncidentService> IncidentService for Guarded<S> {
         self.inner.declare_global_incident(req).await
     }
 
+    async fn change_war_room(
+        &self,
+        req: Request<pb::WarRoomRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, Permission::IncidentWrite, &group)?;
+        self.inner.change_war_room(req).await
+    }
+
     type WatchIncidentsStream = S::WatchIncidentsStream;
 
     async fn watch_incidents(

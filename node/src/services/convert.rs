@@ -99,6 +99,10 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::Escalated => pb::EventKind::Escalated,
         EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
         EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
+        EventKind::StatusPosted => pb::EventKind::StatusPosted,
+        EventKind::ActionAdded => pb::EventKind::ActionAdded,
+        EventKind::ActionChanged => pb::EventKind::ActionChanged,
+        EventKind::DecisionRecorded => pb::EventKind::DecisionRecorded,
     }
 }
 
@@ -141,12 +145,140 @@ pub fn incident_for(i: &Incident, reader: &Reader) -> (pb::Incident, Vec<String>
         withheld.push(format!("customer_ids ({})", out.customer_ids.len()));
         out.customer_ids.clear();
     }
+    let war_room = redact_war_room(out.war_room.as_mut(), reader);
+    if war_room > 0 {
+        withheld.push(format!("{war_room} restricted war-room entries"));
+    }
     out.redaction = Some(pb::Redaction {
         home_jurisdiction: reader.home.clone(),
         reader_jurisdiction: reader.reader.clone(),
         withheld: withheld.clone(),
     });
     (out, withheld)
+}
+
+/// Replaces the text of restricted war-room entries the way restricted notes are replaced;
+/// returns how many were withheld.
+fn redact_war_room(war_room: Option<&mut pb::WarRoom>, reader: &Reader) -> usize {
+    let Some(w) = war_room else {
+        return 0;
+    };
+    let withheld = || format!("[restricted entry withheld outside {}]", reader.home);
+    let mut n = 0;
+    if let Some(s) = w.current_status.as_mut().filter(|s| s.restricted) {
+        s.text = withheld();
+        n += 1;
+    }
+    for a in w.actions.iter_mut().filter(|a| a.restricted) {
+        a.text = withheld();
+        n += 1;
+    }
+    for d in w.decisions.iter_mut().filter(|d| d.restricted) {
+        d.text = withheld();
+        d.rationale = withheld();
+        n += 1;
+    }
+    n
+}
+
+/// War room to wire, complete.
+fn war_room(w: &crate::domain::WarRoom) -> pb::WarRoom {
+    use crate::domain::ActionState;
+    pb::WarRoom {
+        current_status: w.status.as_ref().map(|s| pb::WarRoomStatus {
+            text: s.text.clone(),
+            author: s.author.clone(),
+            at: Some(hlc(s.at)),
+            restricted: s.restricted,
+        }),
+        actions: w
+            .actions
+            .iter()
+            .enumerate()
+            .map(|(i, a)| pb::Action {
+                id: format!("A{}", i + 1),
+                text: a.text.clone(),
+                owner: a.owner.clone(),
+                due_ns: a.due_ns,
+                state: match a.state {
+                    ActionState::Open => pb::ActionState::Open,
+                    ActionState::Done => pb::ActionState::Done,
+                    ActionState::Dropped => pb::ActionState::Dropped,
+                } as i32,
+                author: a.author.clone(),
+                created_at: Some(hlc(a.created_at)),
+                updated_at: Some(hlc(a.updated_at)),
+                restricted: a.restricted,
+            })
+            .collect(),
+        decisions: w
+            .decisions
+            .iter()
+            .enumerate()
+            .map(|(i, d)| pb::Decision {
+                id: format!("D{}", i + 1),
+                text: d.text.clone(),
+                rationale: d.rationale.clone(),
+                author: d.author.clone(),
+                at: Some(hlc(d.at)),
+                restricted: d.restricted,
+            })
+            .collect(),
+    }
+}
+
+/// A war-room request to the domain change; a missing change is refused.
+pub fn war_room_change(
+    m: &pb::WarRoomRequest,
+) -> Result<crate::domain::WarRoomChange, DomainError> {
+    use crate::domain::WarRoomEdit;
+    use pb::war_room_request::Change;
+    let edit = match &m.change {
+        Some(Change::PostStatus(p)) => WarRoomEdit::PostStatus {
+            text: p.text.clone(),
+        },
+        Some(Change::AddAction(a)) => WarRoomEdit::AddAction {
+            text: a.text.clone(),
+            owner: a.owner.clone(),
+            due_in_s: a.due_in_s,
+        },
+        Some(Change::ChangeAction(c)) => WarRoomEdit::ChangeAction {
+            action: c.action.clone(),
+            state: action_state(c.state)?,
+            owner: (!c.owner.is_empty()).then(|| c.owner.clone()),
+        },
+        Some(Change::Decide(d)) => WarRoomEdit::Decide {
+            text: d.text.clone(),
+            rationale: d.rationale.clone(),
+        },
+        None => {
+            return Err(DomainError::invalid(
+                "change",
+                "required: post_status, add_action, change_action or decide",
+            ));
+        }
+    };
+    Ok(crate::domain::WarRoomChange {
+        id: m.id.clone(),
+        author: m.author.clone(),
+        restricted: m.restricted,
+        edit,
+    })
+}
+
+/// Wire action state to domain: unspecified means "unchanged" (`None`); unknown values are refused.
+pub fn action_state(v: i32) -> Result<Option<crate::domain::ActionState>, DomainError> {
+    use crate::domain::ActionState;
+    match pb::ActionState::try_from(v) {
+        Ok(pb::ActionState::Unspecified) => Ok(None),
+        Ok(pb::ActionState::Open) => Ok(Some(ActionState::Open)),
+        Ok(pb::ActionState::Done) => Ok(Some(ActionState::Done)),
+        Ok(pb::ActionState::Dropped) => Ok(Some(ActionState::Dropped)),
+        Err(_) => Err(DomainError::invalid(
+            "state",
+            format!("unknown value {v}: expected OPEN, DONE or DROPPED"),
+        )),
+    }
 }
 
 /// Timeline events of `incident_id` as `reader` may see them; returns how many were withheld.
@@ -215,6 +347,7 @@ pub fn incident(i: &Incident) -> pb::Incident {
                 person: person.clone(),
             })
             .collect(),
+        war_room: (!i.war_room.is_empty()).then(|| war_room(&i.war_room)),
     }
 }
 
@@ -292,6 +425,7 @@ mod tests {
             severity_set_by: String::new(),
             notifications: Vec::new(),
             roles: Default::default(),
+            war_room: Default::default(),
         }
     }
 
@@ -320,6 +454,55 @@ mod tests {
             view.redaction.is_none() && exported.crosses(),
             "allowed, but still a cross-jurisdiction read"
         );
+    }
+
+    #[test]
+    fn restricted_war_room_entries_are_withheld_from_readers_elsewhere() {
+        use crate::domain::{Action, ActionState, Decision, StatusPost};
+        let mut inc = eu_incident();
+        inc.war_room.status = Some(StatusPost {
+            text: "canary-status".into(),
+            author: "a".into(),
+            at: Stamp::default(),
+            restricted: true,
+        });
+        let action = |text: &str, restricted| Action {
+            text: text.into(),
+            owner: "bob".into(),
+            due_ns: 0,
+            state: ActionState::Open,
+            author: "a".into(),
+            created_at: Stamp::default(),
+            updated_at: Stamp::default(),
+            restricted,
+        };
+        inc.war_room.actions = vec![action("canary-action", true), action("public", false)];
+        inc.war_room.decisions = vec![Decision {
+            text: "canary-decision".into(),
+            rationale: "canary-rationale".into(),
+            author: "a".into(),
+            at: Stamp::default(),
+            restricted: true,
+        }];
+        let far = Reader {
+            home: "EU".into(),
+            reader: "US".into(),
+            allowed: false,
+        };
+        let (view, withheld) = incident_for(&inc, &far);
+        assert!(!format!("{view:?}").contains("canary"), "{view:?}");
+        assert!(withheld.contains(&"3 restricted war-room entries".to_owned()));
+        let w = view.war_room.expect("war room");
+        assert_eq!(
+            (w.actions[1].text.as_str(), w.actions[0].owner.as_str()),
+            ("public", "bob")
+        );
+        let home = Reader {
+            home: "EU".into(),
+            reader: "EU".into(),
+            allowed: true,
+        };
+        assert!(format!("{:?}", incident_for(&inc, &home).0).contains("canary-rationale"));
     }
 
     #[test]

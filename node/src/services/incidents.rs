@@ -515,6 +515,23 @@ impl IncidentService for IncidentApi {
         .await
     }
 
+    async fn change_war_room(
+        &self,
+        req: Request<pb::WarRoomRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let hops = Hops::of(&req);
+        let msg = req.into_inner();
+        let op = Op::WarRoom(convert::war_room_change(&msg).map_err(invalid)?);
+        let (request_id, group) = (
+            msg.request_id.clone(),
+            group_of_incident(&msg.id).to_owned(),
+        );
+        self.write_incident(&group, hops, msg, request_id, op, |mut c, r| async move {
+            c.change_war_room(r).await
+        })
+        .await
+    }
+
     type WatchIncidentsStream = ChangeStream;
 
     async fn watch_incidents(
