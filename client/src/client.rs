@@ -267,6 +267,21 @@ impl Client {
         .map(|(resp, _)| resp)
     }
 
+    /// Changes an incident's war room: posts a status, adds or changes an action, or records a
+    /// decision. `request_id` works as for [`Client::declare`].
+    pub async fn change_war_room(
+        &self,
+        mut req: icc_proto::v1::WarRoomRequest,
+        request_id: Option<String>,
+    ) -> Result<IncidentResponse, ClientError> {
+        req.request_id = pick_request_id(request_id, &req.request_id);
+        self.unary(req, true, |ch, r| async move {
+            IncidentServiceClient::new(ch).change_war_room(r).await
+        })
+        .await
+        .map(|(resp, _)| resp)
+    }
+
     /// Reads an incident's whole timeline.
     pub async fn get_timeline(
         &self,

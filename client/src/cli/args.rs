@@ -434,6 +434,21 @@ Examples:
   icc incident update us-east-000042 --severity sev1 --reason \"spreading to eu\"
   icc incident update us-east-000042 --commander bob --status mitigated --reason \"handover\"")]
     Update(UpdateArgs),
+    /// War room: post the current status (replaces the shown one; every post stays in the timeline)
+    #[command(after_help = "\
+Examples:
+  icc incident status us-east-000042 \"rollback of 1234 running; next update 14:30 UTC\"
+  icc incident status eu-west-000007 \"acme's EU tenant affected\" --restricted")]
+    Status(super::warroom::PostStatusArgs),
+    /// War room: add actions (A1, A2, ...) with an owner and due time, then mark them done,
+    /// drop, reopen or reassign them
+    #[command(subcommand)]
+    Action(super::warroom::ActionCmd),
+    /// War room: record a decision (D1, D2, ...) and why it was taken
+    #[command(after_help = "\
+Examples:
+  icc incident decide us-east-000042 \"fail over to eu-west\" --rationale \"us-east db unrecoverable within SLA\"")]
+    Decide(super::warroom::DecideArgs),
 }
 
 /// Arguments of `icc incident declare`.

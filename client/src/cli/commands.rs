@@ -28,6 +28,9 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             IncidentCmd::Resolve(a) => change_status(ctx, a, Status::Resolved).await,
             IncidentCmd::Close(a) => change_status(ctx, a, Status::Closed).await,
             IncidentCmd::Update(a) => update(ctx, a).await,
+            IncidentCmd::Status(a) => super::warroom::post_status(ctx, a).await,
+            IncidentCmd::Action(cmd) => super::warroom::action(ctx, cmd).await,
+            IncidentCmd::Decide(a) => super::warroom::decide(ctx, a).await,
         },
         Command::Timeline(cmd) => match cmd {
             TimelineCmd::Add(a) => timeline_add(ctx, a).await,
@@ -126,7 +129,7 @@ fn consistency(local: bool) -> Consistency {
 }
 
 /// The incident in an answer; a missing one is a server bug worth reporting, not a panic.
-fn need_incident(incident: Option<&Incident>) -> Result<&Incident, Failure> {
+pub(super) fn need_incident(incident: Option<&Incident>) -> Result<&Incident, Failure> {
     incident.ok_or_else(|| Failure::rejected("the server answered without an incident"))
 }
 
@@ -274,9 +277,13 @@ async fn show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
         .map_err(|e| ctx.fail(e))?;
     match ctx.output {
         Output::Table => {
-            ctx.print(&render::incident_detail(need_incident(
-                inc.incident.as_ref(),
-            )?))?;
+            let i = need_incident(inc.incident.as_ref())?;
+            ctx.print(&render::incident_detail(i))?;
+            ctx.print("")?;
+            ctx.print(&super::warroom::sections(
+                i.war_room.as_ref(),
+                render::now_ns(),
+            ))?;
             ctx.print("")?;
             ctx.print(&render::timeline_table(&tl.events))?;
             served_note(ctx, tl.served_by.as_ref(), "");
@@ -351,7 +358,7 @@ async fn update(ctx: &Ctx, a: UpdateArgs) -> Result<(), Failure> {
     }
 }
 
-fn print_incident_response(
+pub(super) fn print_incident_response(
     ctx: &Ctx,
     resp: &icc_client::v1::IncidentResponse,
 ) -> Result<(), Failure> {

@@ -12,6 +12,7 @@ mod risk;
 mod settings;
 mod table;
 mod tls_settings;
+mod warroom;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -33,6 +33,10 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::Escalated => "escalated",
         EventKind::SeverityProposed => "severity_proposed",
         EventKind::RoleAssigned => "role_assigned",
+        EventKind::StatusPosted => "status_posted",
+        EventKind::ActionAdded => "action_added",
+        EventKind::ActionChanged => "action_changed",
+        EventKind::DecisionRecorded => "decision_recorded",
     }
 }
 
@@ -123,6 +127,7 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "severity_set_by": i.severity_set_by,
             "roles": i.roles.iter().map(|r| (r.role.clone(), Value::from(r.person.clone()))).collect::<serde_json::Map<_, _>>(),
             "notifications": i.notifications.iter().map(|n| notification_json(&i.id, n)).collect::<Vec<_>>(),
+            "war_room": super::warroom::war_room_json(i.war_room.as_ref()),
             "redaction": i.redaction.as_ref().map(|r| json!({
                 "home_jurisdiction": r.home_jurisdiction,
                 "reader_jurisdiction": r.reader_jurisdiction,
@@ -430,6 +435,13 @@ pub fn incident_detail(i: &Incident) -> String {
         t.row([format!("CHILD {}", c.region.to_uppercase()), child]);
     }
     t.render()
+}
+
+/// Now, in ns since the UTC epoch (for clocks and due times shown relative to now).
+pub fn now_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// One SLA deadline: its UTC time and, unless met, the time left or how long it is overdue.
