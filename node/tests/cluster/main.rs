@@ -16,4 +16,5 @@ mod replication;
 mod residency;
 mod roles;
 mod security;
+mod war_room;
 mod watch;
