@@ -141,6 +141,10 @@ pub struct NodeEntry {
     /// chaos suite put a fault-injecting proxy between nodes. Empty in normal clusters.
     #[serde(default)]
     pub dial: BTreeMap<String, String>,
+    /// `host:port` of the node's public status page (plain HTTP, read-only, shareable fields
+    /// only); none when absent. `iccd --status-addr` overrides it.
+    #[serde(default)]
+    pub status_addr: Option<String>,
 }
 
 /// A node's part in the global group.
@@ -280,6 +284,14 @@ impl ClusterConfig {
                 return Err(format!(
                     "nodes: addr {:?} of node {} is not host:port (an IP and a port)",
                     n.addr, n.id
+                ));
+            }
+            if let Some(status) = &n.status_addr
+                && status.parse::<std::net::SocketAddr>().is_err()
+            {
+                return Err(format!(
+                    "nodes: status_addr {status:?} of node {} is not host:port (an IP and a port)",
+                    n.id
                 ));
             }
             for (peer, via) in &n.dial {
@@ -611,6 +623,13 @@ mod tests {
                     "region = \"ap-south\"\nglobal = \"none\"\ndial = { \"127.0.0.1:7001\" = \"nowhere\" }",
                 ),
                 "dial of node 6",
+            ),
+            (
+                ok.replace(
+                    "region = \"ap-south\"\nglobal = \"none\"",
+                    "region = \"ap-south\"\nglobal = \"none\"\nstatus_addr = \"localhost\"",
+                ),
+                "status_addr \"localhost\" of node 6",
             ),
             (
                 format!("[[latency]]\nbetween = [\"us-east\", \"mars\"]\nms = 40\n{ok}"),

@@ -53,6 +53,11 @@ struct Args {
     /// This node's private key (PEM); overrides `[tls] key`.
     #[arg(long, env = "ICCD_TLS_KEY", value_name = "FILE")]
     tls_key: Option<PathBuf>,
+    /// Serve the public status page (plain HTTP, read-only: open and recently resolved
+    /// incidents of every region, shareable fields only) on this `host:port`, e.g.
+    /// 127.0.0.1:8001; overrides the node's `status_addr` in the cluster file.
+    #[arg(long, env = "ICCD_STATUS_ADDR", value_name = "HOST:PORT")]
+    status_addr: Option<String>,
     /// INSECURE: serve and dial plaintext with no authentication and no authorization. Only
     /// for benchmarks and debugging on a trusted machine; the node logs a warning at start.
     #[arg(long)]
@@ -88,6 +93,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
+    if let Some(addr) = &args.status_addr
+        && addr.parse::<std::net::SocketAddr>().is_err()
+    {
+        eprintln!("error: --status-addr {addr:?} is not host:port (an IP and a port)");
+        return std::process::ExitCode::from(2);
+    }
     let opts = NodeOptions {
         cluster,
         node_id: args.node_id,
@@ -99,6 +110,7 @@ fn main() -> std::process::ExitCode {
             key: args.tls_key,
             insecure_plaintext: args.insecure_plaintext,
         },
+        status_addr: args.status_addr,
     };
     let result = runtime.block_on(run(opts, shutdown_signal()));
     // Drop every task (and with them the last handles on RocksDB) before the process exits.

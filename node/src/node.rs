@@ -52,6 +52,8 @@ pub struct NodeOptions {
     pub test_clock_offset_ms: i64,
     /// TLS files from the command line (override the cluster file's `[tls]`).
     pub tls: TlsFlags,
+    /// Where to serve the public status page (overrides the node's `status_addr`).
+    pub status_addr: Option<String>,
 }
 
 /// Runs the node until `shutdown` resolves.
@@ -155,6 +157,11 @@ pub async fn run(
         policy.clone(),
     ));
     tokio::spawn(crate::leader::outbox::run(ctx.clone()));
+    if let Some(addr) = opts.status_addr.as_ref().or(me.status_addr.as_ref()) {
+        let listener = crate::status_page::bind(addr).await?;
+        tracing::info!(%addr, "status page on http://{addr}/");
+        tokio::spawn(crate::status_page::serve(ctx.clone(), listener));
+    }
 
     let listener = TcpListener::bind(&me.addr)
         .await

@@ -16,6 +16,23 @@ const CUSTOMER: &str = "{% if kind == 'declared' %}We are investigating an issue
 {{ service }} is in place and we are monitoring.{% else %}We are working on the issue affecting \
 {{ service }}.{% endif %}";
 
+/// The customer-facing phrase for an incident of `service` now in `status`, in the words of the
+/// customer notifications (the public status page shows it): a triggered incident reads like
+/// its first notice, later ones like the status update of that status.
+pub fn customer_phrase(service: &str, status: crate::domain::Status) -> Result<String, String> {
+    let kind = if status == crate::domain::Status::Triggered {
+        "declared"
+    } else {
+        "status_update"
+    };
+    Environment::new()
+        .render_str(
+            CUSTOMER,
+            context! { service => service, status => status.to_string(), kind => kind },
+        )
+        .map_err(|e| format!("template customer: {e}"))
+}
+
 /// Subject line of the email rendering.
 const SUBJECT: &str = "{% if audience == 'internal' %}[{{ severity|upper }}] {{ id }}: {% endif %}\
 {{ service }} incident {{ status }}";
