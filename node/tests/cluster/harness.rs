@@ -27,6 +27,8 @@ pub struct Options {
     pub clock_offsets_ms: HashMap<u64, i64>,
     /// TOML appended to the cluster file (e.g. `[[sla]]` rules).
     pub extra_config: String,
+    /// Give every node a `status_addr` (the public status page).
+    pub status_pages: bool,
 }
 
 impl Default for Options {
@@ -38,6 +40,7 @@ impl Default for Options {
             keep_logs_after_snapshot: 1_000,
             clock_offsets_ms: HashMap::new(),
             extra_config: String::new(),
+            status_pages: false,
         }
     }
 }
@@ -47,6 +50,8 @@ pub struct Node {
     pub global: bool,
     pub region: String,
     pub addr: String,
+    /// The status page's `host:port`, when the options asked for one.
+    pub status_addr: Option<String>,
     data_dir: PathBuf,
     log_path: PathBuf,
     child: Option<Child>,
@@ -109,11 +114,18 @@ impl Cluster {
                 toml.push_str(&format!(
                     "\n[[nodes]]\nid = {id}\naddr = \"{addr}\"\nregion = \"{region}\"\nglobal = \"{global}\"\n"
                 ));
+                let status_addr = opts
+                    .status_pages
+                    .then(|| format!("127.0.0.1:{}", free_port()));
+                if let Some(s) = &status_addr {
+                    toml.push_str(&format!("status_addr = \"{s}\"\n"));
+                }
                 nodes.push(Node {
                     id,
                     global: global == "voter",
                     region: (*region).to_owned(),
                     addr,
+                    status_addr,
                     data_dir: dir.path().join(format!("node{id}")),
                     log_path: dir.path().join(format!("node{id}.log")),
                     child: None,

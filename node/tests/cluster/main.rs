@@ -16,5 +16,6 @@ mod replication;
 mod residency;
 mod roles;
 mod security;
+mod status_page;
 mod war_room;
 mod watch;
