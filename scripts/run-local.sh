@@ -75,6 +75,7 @@ icc is running with mutual TLS (logs in $DATA/node*.log, certificates in $CERTS)
   ap-south (IN): nodes 7-9 on 127.0.0.1:7007-7009
   global group: voters 1, 2 (us-east), 4, 5 (eu-west), 7 (ap-south)
 Any node serves any request; icc's default endpoints are 7001-7003.
+Public status page (every region, shareable fields only): http://127.0.0.1:8001/ (any of 8001-8009; JSON at /status.json)
 In another shell:
 
   export PATH="$BIN:\$PATH"
