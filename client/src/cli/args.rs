@@ -428,7 +428,7 @@ Examples:
     Close(StatusChangeArgs),
     /// Change an incident's title, severity, status or commander (with a reason)
     #[command(after_help = "\
-At least one of --title, --severity, --status, --commander is required, and so is --reason.
+At least one of --title, --severity, --status, --commander, --role is required, and so is --reason.
 
 Examples:
   icc incident update us-east-000042 --severity sev1 --reason \"spreading to eu\"
@@ -536,7 +536,7 @@ pub struct StatusChangeArgs {
 
 /// Arguments of `icc incident update`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("fields").required(true).multiple(true).args(["title", "severity", "status", "commander"])))]
+#[command(group(ArgGroup::new("fields").required(true).multiple(true).args(["title", "severity", "status", "commander", "roles"])))]
 pub struct UpdateArgs {
     /// Incident id, e.g. us-east-000042
     pub id: String,
@@ -703,6 +703,20 @@ mod tests {
             "r",
         ]);
         assert!(ok.is_ok(), "{ok:?}");
+        let roles_only = Cli::try_parse_from([
+            "icc",
+            "incident",
+            "update",
+            "x",
+            "--role",
+            "scribe=dave",
+            "--reason",
+            "r",
+        ]);
+        assert!(
+            roles_only.is_ok(),
+            "a role assignment alone is a change: {roles_only:?}"
+        );
     }
 
     #[test]
