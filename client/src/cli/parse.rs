@@ -38,7 +38,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 10s or 500ms: {e}"))?;
     if d.is_zero() {
-        return Err("the timeout must be greater than zero".into());
+        return Err("the duration must be greater than zero".into());
     }
     Ok(d)
 }
