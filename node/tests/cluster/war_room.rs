@@ -10,7 +10,9 @@ use icc_proto::v1::{
 };
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare_sev1, wait_for};
+use futures::StreamExt;
+
+use crate::harness::{Cluster, DEADLINE, Options, declare_sev1, wait_for};
 
 fn change(id: &str, change: Change) -> WarRoomRequest {
     WarRoomRequest {
@@ -187,6 +189,25 @@ async fn a_war_room_built_across_a_leader_kill_reads_the_same_everywhere() {
             EventKind::DecisionRecorded as i32,
         ]
     );
+
+    // `icc watch` sees the same changes, in order, as they were committed.
+    let mut watch = Box::pin(client.watch(1));
+    let mut watched = Vec::new();
+    while watched.len() < war_room_kinds.len() {
+        let change = tokio::time::timeout(DEADLINE, watch.next())
+            .await
+            .expect("a change before the deadline")
+            .expect("stream open")
+            .expect("change");
+        watched.extend(
+            change
+                .events
+                .iter()
+                .filter(|e| e.incident_id == id && e.kind >= EventKind::StatusPosted as i32)
+                .map(|e| e.kind),
+        );
+    }
+    assert_eq!(watched, war_room_kinds);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
