@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use icc_proto::v1::{AppendTimelineRequest, Consistency};
+use icc_proto::v1::war_room_request::Change;
+use icc_proto::v1::{AppendTimelineRequest, Consistency, PostStatus, WarRoomRequest};
 
 use crate::harness::{Cluster, Options, declare, wait_for};
 
@@ -70,6 +71,19 @@ async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {
             .await
             .expect("restricted note");
     }
+    // A restricted war-room status, through the US node too.
+    let status = WarRoomRequest {
+        id: ids[0].clone(),
+        author: "dpo".into(),
+        restricted: true,
+        change: Some(Change::PostStatus(PostStatus {
+            text: format!("war room status: {CANARY}"),
+        })),
+        ..Default::default()
+    };
+    us.change_war_room(status, None)
+        .await
+        .expect("restricted war-room status");
     let eu_node = cluster.region_ids("eu-west")[0];
     wait_for("eu-west snapshotted and purged", || async {
         let s = cluster.status_of(eu_node).await?;
@@ -86,6 +100,10 @@ async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {
     assert!(
         far.details.is_empty() && far.customer_ids.is_empty(),
         "restricted fields withheld: {far:?}"
+    );
+    assert!(
+        !format!("{:?}", far.war_room).contains(CANARY),
+        "restricted war-room entries withheld: {far:?}"
     );
     let redaction = far.redaction.expect("the view says it was redacted");
     assert_eq!(
@@ -116,7 +134,9 @@ async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {
         .incident;
     let near = near.expect("incident");
     assert!(
-        near.details.contains(CANARY) && near.redaction.is_none(),
+        near.details.contains(CANARY)
+            && format!("{:?}", near.war_room).contains(CANARY)
+            && near.redaction.is_none(),
         "full detail in the EU: {near:?}"
     );
 
