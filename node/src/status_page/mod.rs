@@ -29,13 +29,43 @@ const REGION_DEADLINE: Duration = Duration::from_secs(2);
 /// Largest listing page asked of another region.
 const PAGE_SIZE: u32 = 1000;
 
+/// How long a built page is served again before it is rebuilt. Bounds the fan-out to other
+/// regions (and the cross-jurisdiction reads it logs there) however many people are watching;
+/// the page shows when it was generated.
+const REUSE_FOR: Duration = Duration::from_secs(2);
+
+/// The server's state: the node, and the last page built.
+struct PageSource {
+    ctx: Arc<NodeCtx>,
+    /// Held while a page is built, so concurrent requests share one build.
+    last: tokio::sync::Mutex<Option<(tokio::time::Instant, Arc<Page>)>>,
+}
+
+impl PageSource {
+    async fn page(&self) -> Arc<Page> {
+        let mut last = self.last.lock().await;
+        if let Some((at, page)) = last.as_ref()
+            && at.elapsed() < REUSE_FOR
+        {
+            return page.clone();
+        }
+        let page = Arc::new(page(&self.ctx).await);
+        *last = Some((tokio::time::Instant::now(), page.clone()));
+        page
+    }
+}
+
 /// Serves the page on `listener` until the node stops.
 pub async fn serve(ctx: Arc<NodeCtx>, listener: TcpListener) {
     let stopping = ctx.stopping.clone();
+    let source = Arc::new(PageSource {
+        ctx,
+        last: tokio::sync::Mutex::new(None),
+    });
     let app = Router::new()
         .route("/", get(html))
         .route("/status.json", get(json))
-        .with_state(ctx);
+        .with_state(source);
     let shutdown = crate::services::until_stopping(stopping);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -45,8 +75,8 @@ pub async fn serve(ctx: Arc<NodeCtx>, listener: TcpListener) {
     }
 }
 
-async fn html(State(ctx): State<Arc<NodeCtx>>) -> Response {
-    match render::html(&page(&ctx).await) {
+async fn html(State(source): State<Arc<PageSource>>) -> Response {
+    match render::html(&*source.page().await) {
         Ok(body) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response(),
         Err(e) => {
             tracing::error!("status page: {e}");
@@ -55,10 +85,10 @@ async fn html(State(ctx): State<Arc<NodeCtx>>) -> Response {
     }
 }
 
-async fn json(State(ctx): State<Arc<NodeCtx>>) -> Response {
+async fn json(State(source): State<Arc<PageSource>>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
-        render::json(&page(&ctx).await),
+        render::json(&*source.page().await),
     )
         .into_response()
 }

@@ -102,7 +102,8 @@ may lag the leader by a moment";
 
 /// The page as JSON (`/status.json`).
 pub fn json(page: &Page) -> String {
-    serde_json::to_string_pretty(page).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    serde_json::to_string_pretty(page)
+        .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
 }
 
 /// The page as HTML (`/`). Autoescaped: a template named `.html` escapes every value.
