@@ -399,6 +399,22 @@ async fn roles_are_scoped_to_regions_and_an_auditor_changes_nothing() {
     let (code, msg) = code_of(&r).expect("denied");
     assert_eq!(code, Code::PermissionDenied);
     assert!(msg.starts_with("permission denied: incident.write on region us-east (identity carol has auditor on all regions)"), "{msg}");
+    // The war room needs incident.write too.
+    let post = icc_proto::v1::WarRoomRequest {
+        id: us.clone(),
+        change: Some(icc_proto::v1::war_room_request::Change::PostStatus(
+            icc_proto::v1::PostStatus {
+                text: "auditor posts".into(),
+            },
+        )),
+        ..Default::default()
+    };
+    let (code, msg) = code_of(&carol.change_war_room(post, None).await).expect("denied");
+    assert_eq!(code, Code::PermissionDenied);
+    assert!(
+        msg.starts_with("permission denied: incident.write on region us-east"),
+        "{msg}"
+    );
     let r = carol.rbac_bind("carol", "admin", Vec::new()).await;
     let (code, msg) = code_of(&r).expect("denied");
     assert_eq!(code, Code::PermissionDenied);
