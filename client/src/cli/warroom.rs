@@ -296,6 +296,7 @@ pub fn war_room_json(w: Option<&WarRoom>) -> Value {
             "owner": a.owner,
             "state": state_word(a.state()),
             "due_ns": a.due_ns,
+            "due": (a.due_ns != 0).then(|| utc(Some(&Hlc { wall_ns: a.due_ns, logical: 0, node_id: 0 }))),
             "author": a.author,
             "created_at": utc(a.created_at.as_ref()),
             "updated_at": utc(a.updated_at.as_ref()),
