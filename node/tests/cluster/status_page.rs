@@ -1,10 +1,13 @@
 //! The public status page on real processes: every node shows every region's open incidents
 //! from shareable fields only. A canary in the title, the details, the customer ids, a
 //! restricted note and a war-room status never appears in the HTML or the JSON; the service and
-//! the severity do.
+//! the severity do; a resolved incident is shown as resolved.
 
 use icc_proto::v1::war_room_request::Change;
-use icc_proto::v1::{AppendTimelineRequest, PostStatus, Severity, WarRoomRequest};
+use icc_proto::v1::{
+    AppendTimelineRequest, PostStatus, Severity, Status as IncidentStatus, UpdateIncidentRequest,
+    WarRoomRequest,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::harness::{Cluster, Options, declare, wait_for};
@@ -67,6 +70,24 @@ async fn the_status_page_shows_every_region_from_shareable_fields_only() {
         ..Default::default()
     };
     eu.change_war_room(status, None).await.expect("war room");
+    // A resolved incident stays on the page for a day, as resolved.
+    let mut req = declare("search slow");
+    req.region = "ap-south".into();
+    req.service = "search".into();
+    let resolved = eu
+        .declare(req, None)
+        .await
+        .expect("declare")
+        .incident
+        .expect("incident");
+    let resolve = UpdateIncidentRequest {
+        id: resolved.id.clone(),
+        status: Some(IncidentStatus::Resolved as i32),
+        reason: "index rebuilt".into(),
+        author: "erin".into(),
+        ..Default::default()
+    };
+    eu.update_incident(resolve, None).await.expect("resolve");
 
     // The US node shows the EU incident (routed), the EU node its own.
     for node in [
@@ -83,7 +104,10 @@ async fn the_status_page_shows_every_region_from_shareable_fields_only() {
             &format!("node {node}'s page lists the incident"),
             || async {
                 let (status, body) = get(&addr, "/status.json").await?;
-                (status.contains("200") && body.contains("payments-eu")).then_some(body)
+                (status.contains("200")
+                    && body.contains("payments-eu")
+                    && body.contains("has been resolved"))
+                .then_some(body)
             },
         )
         .await;
