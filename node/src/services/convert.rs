@@ -506,6 +506,39 @@ mod tests {
     }
 
     #[test]
+    fn a_war_room_request_needs_a_change_and_a_known_state() {
+        use pb::war_room_request::Change;
+        let req = |change| pb::WarRoomRequest {
+            id: "us-east-000001".into(),
+            change,
+            ..Default::default()
+        };
+        let e = war_room_change(&req(None)).unwrap_err();
+        assert!(e.to_string().starts_with("change: required"), "{e}");
+        let bad_state = Change::ChangeAction(pb::ChangeAction {
+            action: "A1".into(),
+            state: 9,
+            owner: String::new(),
+        });
+        let e = war_room_change(&req(Some(bad_state))).unwrap_err();
+        assert!(e.to_string().starts_with("state: unknown value 9"), "{e}");
+        let assign = Change::ChangeAction(pb::ChangeAction {
+            action: "A1".into(),
+            state: 0,
+            owner: "carol".into(),
+        });
+        let c = war_room_change(&req(Some(assign))).expect("an owner change");
+        assert_eq!(
+            c.edit,
+            crate::domain::WarRoomEdit::ChangeAction {
+                action: "A1".into(),
+                state: None,
+                owner: Some("carol".into()),
+            }
+        );
+    }
+
+    #[test]
     fn unknown_and_missing_enums_name_the_field() {
         assert_eq!(severity("severity", 2), Ok(Severity::Sev2));
         let e = severity("severity", 9).unwrap_err();
