@@ -282,6 +282,7 @@ async fn show(ctx: &Ctx, a: ShowArgs) -> Result<(), Failure> {
             ctx.print("")?;
             ctx.print(&super::warroom::sections(
                 i.war_room.as_ref(),
+                i.redaction.is_some(),
                 render::now_ns(),
             ))?;
             ctx.print("")?;

@@ -184,7 +184,11 @@ async fn send(ctx: &Ctx, id: String, restricted: bool, change: Change) -> Result
     match ctx.output {
         Output::Table => {
             let i = super::commands::need_incident(resp.incident.as_ref())?;
-            ctx.print(&sections(i.war_room.as_ref(), super::render::now_ns()))
+            ctx.print(&sections(
+                i.war_room.as_ref(),
+                i.redaction.is_some(),
+                super::render::now_ns(),
+            ))
         }
         Output::Json => super::commands::print_incident_response(ctx, &resp),
     }
@@ -226,16 +230,29 @@ fn due(due_ns: u64, open: bool, now_ns: u64) -> String {
     }
 }
 
+/// An entry's text, marked when it is restricted (kept in its home jurisdiction), so a
+/// responder knows readers elsewhere do not see it. A redacted view already says so instead of
+/// the text.
+fn marked(text: &str, restricted: bool, redacted: bool) -> String {
+    if restricted && !redacted {
+        format!("[restricted] {text}")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// The war-room sections as `icc incident show` prints them: the current status, the actions
 /// (open ones first, with owner and due/overdue) and the decisions.
-pub fn sections(w: Option<&WarRoom>, now_ns: u64) -> String {
+///
+/// `redacted`: the view was redacted for a reader elsewhere (restricted texts are withheld).
+pub fn sections(w: Option<&WarRoom>, redacted: bool, now_ns: u64) -> String {
     let empty = WarRoom::default();
     let w = w.unwrap_or(&empty);
     let mut out = String::from("WAR ROOM\n");
     match &w.current_status {
         Some(s) => out.push_str(&format!(
             "status: {} ({}, {})\n",
-            super::table::one_line(&s.text),
+            super::table::one_line(&marked(&s.text, s.restricted, redacted)),
             s.author,
             utc(s.at.as_ref())
         )),
@@ -255,7 +272,7 @@ pub fn sections(w: Option<&WarRoom>, now_ns: u64) -> String {
                 state_word(a.state()).to_owned(),
                 a.owner.clone(),
                 due(a.due_ns, open, now_ns),
-                a.text.clone(),
+                marked(&a.text, a.restricted, redacted),
             ]);
         }
         out.push_str(&t.render());
@@ -269,7 +286,7 @@ pub fn sections(w: Option<&WarRoom>, now_ns: u64) -> String {
                 d.id.clone(),
                 utc(d.at.as_ref()),
                 d.author.clone(),
-                d.text.clone(),
+                marked(&d.text, d.restricted, redacted),
                 d.rationale.clone(),
             ]);
         }
@@ -339,7 +356,10 @@ mod tests {
             actions: vec![
                 action("A1", ActionState::Done, 0),
                 action("A2", ActionState::Open, NOW - 120 * 1_000_000_000),
-                action("A3", ActionState::Open, NOW + 1_800 * 1_000_000_000),
+                Action {
+                    restricted: true,
+                    ..action("A3", ActionState::Open, NOW + 1_800 * 1_000_000_000)
+                },
             ],
             decisions: vec![Decision {
                 id: "D1".into(),
@@ -349,7 +369,7 @@ mod tests {
                 ..Default::default()
             }],
         };
-        let out = sections(Some(&w), NOW);
+        let out = sections(Some(&w), false, NOW);
         let order: Vec<usize> = ["A2 ", "A3 ", "A1 "]
             .iter()
             .map(|a| out.find(a).expect(a))
@@ -359,11 +379,12 @@ mod tests {
         assert!(out.contains("(30m left)"), "{out}");
         assert!(out.contains("status: rolling back (carol"), "{out}");
         assert!(out.contains("D1") && out.contains("db lost"), "{out}");
+        assert!(out.contains("[restricted] do A3"), "{out}");
     }
 
     #[test]
     fn an_empty_war_room_says_how_to_start_one() {
-        let out = sections(None, NOW);
+        let out = sections(None, false, NOW);
         assert!(out.contains("icc incident status ID"), "{out}");
         assert!(out.contains("actions: none") && out.contains("decisions: none"));
     }
