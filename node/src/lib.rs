@@ -17,3 +17,4 @@ pub mod peers;
 pub mod raft;
 pub mod security;
 pub mod services;
+pub mod severity;

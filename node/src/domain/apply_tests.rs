@@ -101,6 +101,8 @@ fn declare_op() -> Op {
         customer_ids: Vec::new(),
         sla: Default::default(),
         channels: Vec::new(),
+        policy_version: 0,
+        classified_by: String::new(),
     })
 }
 

@@ -97,6 +97,7 @@ pub(super) fn apply(
         severity_set_by: String::new(),
         notifications: Vec::new(),
         roles: Default::default(),
+        policy_version: d.policy_version,
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -105,6 +106,9 @@ pub(super) fn apply(
     );
     if !d.parent_id.is_empty() {
         text.push_str(&format!(" (part of {})", d.parent_id));
+    }
+    if !d.classified_by.is_empty() {
+        text.push_str(&format!(" (severity from {})", d.classified_by));
     }
     super::outbox::enqueue(
         &mut incident,
@@ -162,6 +166,8 @@ pub(super) fn apply_global(
         customer_ids: Vec::new(),
         sla: SlaTargets::default(),
         channels: Vec::new(),
+        policy_version: 0,
+        classified_by: String::new(),
     };
     let mut effects = apply(&as_regional, stamp, index, sequence)?;
     effects.incident.children = d

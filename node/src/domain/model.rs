@@ -241,6 +241,9 @@ pub struct Incident {
     /// Response roles besides the commander (role -> person), e.g. `scribe` -> `carol`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub roles: std::collections::BTreeMap<String, String>,
+    /// The severity policy version whose targets set the deadlines (0: the built-in default).
+    #[serde(default)]
+    pub policy_version: u64,
 }
 
 impl Incident {
@@ -370,6 +373,13 @@ pub struct Declare {
     /// Channels to notify, from the proposing node's configuration.
     #[serde(default)]
     pub channels: Vec<super::Channel>,
+    /// The severity policy version `sla` came from, copied by the proposing node.
+    #[serde(default)]
+    pub policy_version: u64,
+    /// When the policy's impact x exposure matrix chose the severity: which cell, for the
+    /// timeline (`policy v3 matrix: outage x all-customers`); empty when a person chose it.
+    #[serde(default)]
+    pub classified_by: String,
 }
 
 /// Declare a global incident over `regions`; it gets the id `global-<sequence>`.

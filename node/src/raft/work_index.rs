@@ -156,6 +156,7 @@ mod tests {
             severity_set_by: String::new(),
             notifications: Vec::new(),
             roles: Default::default(),
+            policy_version: 0,
         }
     }
 

@@ -215,6 +215,7 @@ pub fn incident(i: &Incident) -> pb::Incident {
                 person: person.clone(),
             })
             .collect(),
+        policy_version: i.policy_version,
     }
 }
 
@@ -292,6 +293,7 @@ mod tests {
             severity_set_by: String::new(),
             notifications: Vec::new(),
             roles: Default::default(),
+            policy_version: 0,
         }
     }
 

@@ -9,10 +9,12 @@
 
 mod lines;
 mod parse;
+mod render;
 
 use serde::{Deserialize, Serialize};
 
 pub use parse::{PolicyError, parse};
+pub use render::to_yaml;
 
 /// The severities a policy must define, in order (the incident model knows exactly these).
 pub const SEVERITIES: [&str; 4] = ["sev1", "sev2", "sev3", "sev4"];
