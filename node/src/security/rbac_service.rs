@@ -411,7 +411,7 @@ impl PolicySyncService for PolicySyncApi {
             .severity_policy(None)
             .map_err(crate::services::status::storage)?;
         Ok(Response::new(pb::PolicySnapshot {
-            severity_policy: severity.map(|r| crate::severity::service::version_pb(&r, false)),
+            severity_policy: severity.map(|r| crate::severity::service::version_pb(&r, true)),
             bindings: bindings.iter().map(binding_pb).collect(),
             tokens: tokens
                 .into_iter()

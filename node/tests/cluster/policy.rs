@@ -1,0 +1,165 @@
+//! The severity policy on real processes: a bad document is refused with each error's line and
+//! rule, a good one becomes version 1 in the global group, reaches a node that does not host
+//! that group, and the declares it proposes from then on carry the new targets.
+
+use icc_client::ClientError;
+use icc_proto::v1::{Consistency, Severity};
+use tonic::Code;
+
+use crate::harness::{Cluster, Options, declare, wait_for};
+
+const TEMPLATE: &str = include_str!("../../../deploy/local/policy.yaml");
+
+fn line_of(text: &str, needle: &str) -> usize {
+    text.lines()
+        .position(|l| l.contains(needle))
+        .unwrap_or_else(|| panic!("{needle:?} not in the document"))
+        + 1
+}
+
+fn rejection(r: Result<impl std::fmt::Debug, ClientError>) -> (Code, String) {
+    match r {
+        Err(ClientError::Rejected { code, message }) => (code, message),
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_declares() {
+    let cluster = Cluster::start(Options::default());
+    cluster.leader_of("global").await;
+    let admin = cluster.client();
+
+    // Several errors at once: an unknown severity in the matrix, a zero and a negative timeout,
+    // and a missing level.
+    let sev4 = TEMPLATE.find("  sev4:").expect("sev4 level");
+    let matrix = TEMPLATE.find("\n# impact -> exposure").expect("matrix");
+    let bad = format!("{}{}", &TEMPLATE[..sev4], &TEMPLATE[matrix + 1..])
+        .replacen("internal: sev3", "internal: sev7", 1)
+        .replacen("acknowledge: 5m", "acknowledge: 0s", 1)
+        .replacen("after: 15m", "after: -15m", 1);
+    let (code, message) = rejection(admin.policy_apply(&bad, "broken on purpose").await);
+    assert_eq!(code, Code::InvalidArgument, "{message}");
+    for expected in [
+        format!(
+            "policy.yaml line {}: levels.sev1.acknowledge: must be a positive duration (zero or negative given)",
+            line_of(&bad, "acknowledge: 0s")
+        ),
+        format!(
+            "policy.yaml line {}: levels: missing level sev4 (every one of sev1..sev4 is required)",
+            line_of(&bad, "levels:")
+        ),
+        format!(
+            "policy.yaml line {}: matrix.outage.internal: unknown severity \"sev7\"; one of sev1, sev2, sev3, sev4",
+            line_of(&bad, "internal: sev7")
+        ),
+        format!(
+            "policy.yaml line {}: escalation.tiers[1].after: must be a positive duration (zero or negative given)",
+            line_of(&bad, "after: -15m")
+        ),
+    ] {
+        assert!(
+            message.lines().any(|l| l == expected),
+            "missing {expected:?} in:\n{message}"
+        );
+    }
+
+    // Only admins and global commanders apply policies; a reason is required.
+    let (code, message) = rejection(
+        cluster
+            .client_as("bob")
+            .policy_apply(TEMPLATE, "not mine to change")
+            .await,
+    );
+    assert_eq!(code, Code::PermissionDenied, "{message}");
+    let (code, message) = rejection(admin.policy_apply(TEMPLATE, "  ").await);
+    assert_eq!(code, Code::InvalidArgument, "{message}");
+    assert!(message.starts_with("reason: required"), "{message}");
+
+    // Nothing was stored: still version 0.
+    assert_eq!(admin.policy_get(None).await.expect("get").version, 0);
+
+    let good = TEMPLATE.replacen("acknowledge: 5m", "acknowledge: 7m", 1);
+    let applied = admin
+        .policy_apply(&good, "SEV1 acknowledge target to 7m after review")
+        .await
+        .expect("apply");
+    assert_eq!((applied.version, applied.author.as_str()), (1, "admin"));
+
+    // Node 3 is no global voter: it learns version 1 through the policy sync.
+    let far = *cluster
+        .nodes
+        .iter()
+        .find(|n| !n.global)
+        .map(|n| &n.id)
+        .expect("a node outside the global group");
+    let node3 = cluster.client_of(far);
+    wait_for("the new policy version on a non-voter", || async {
+        let v = node3.policy_get(None).await.ok()?;
+        (v.version == 1).then_some(())
+    })
+    .await;
+    assert_eq!(node3.policy_get(Some(1)).await.expect("v1").yaml, good);
+
+    // A declare proposed there uses the new targets.
+    let mut req = declare("after the policy change");
+    req.severity = Severity::Sev1 as i32;
+    let inc = node3
+        .declare(req, None)
+        .await
+        .expect("declare")
+        .incident
+        .expect("incident");
+    let created = inc.created_at.expect("created").wall_ns;
+    let sla = inc.sla.expect("deadlines");
+    assert_eq!(sla.acknowledge_by_ns - created, 7 * 60 * 1_000_000_000);
+    assert_eq!(sla.mitigate_by_ns - created, 3_600 * 1_000_000_000);
+    assert_eq!(inc.policy_version, 1);
+
+    // The matrix proposes a severity when none is given, and the timeline names the cell.
+    let mut req = declare("classified by the matrix");
+    req.severity = 0;
+    req.impact = "degraded".into();
+    req.exposure = "all-customers".into();
+    let inc = node3
+        .declare(req, None)
+        .await
+        .expect("declare")
+        .incident
+        .expect("incident");
+    assert_eq!(inc.severity, Severity::Sev2 as i32);
+    let timeline = node3
+        .get_timeline(&inc.id, Consistency::Linearizable)
+        .await
+        .expect("timeline");
+    let first = &timeline.events[0].text;
+    assert!(
+        first.ends_with("(severity from policy v1 matrix: degraded x all-customers)"),
+        "{first}"
+    );
+    let mut req = declare("unknown cell");
+    req.severity = 0;
+    req.impact = "meteor".into();
+    req.exposure = "all-customers".into();
+    let (code, message) = rejection(node3.declare(req, None).await);
+    assert_eq!(code, Code::InvalidArgument, "{message}");
+    assert!(message.starts_with("impact: no cell for"), "{message}");
+
+    // History: version 0 (built in) and 1, with author and reason.
+    let history = node3.policy_history().await.expect("history").versions;
+    let listed: Vec<(u64, &str, &str)> = history
+        .iter()
+        .map(|v| (v.version, v.author.as_str(), v.reason.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                0,
+                "cluster file",
+                "built-in default (with the cluster file's [[sla]] targets)"
+            ),
+            (1, "admin", "SEV1 acknowledge target to 7m after review"),
+        ]
+    );
+}
