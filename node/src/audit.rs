@@ -101,6 +101,7 @@ fn actor(op: &Op) -> &str {
         Op::Escalate(_) => "icc-escalator",
         Op::Security(s) => s.actor(),
         Op::RecordDelivery(_) => "icc-outbox",
+        Op::ClockBreach(_) => "icc-clocks",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -146,5 +147,6 @@ fn action(op: &Op, applied: &Applied) -> String {
             r.seq,
             if r.delivered { "delivered" } else { "failed" }
         ),
+        Op::ClockBreach(c) => format!("{} clock breached on {id}", c.clock.name()),
     }
 }

@@ -649,6 +649,10 @@ pub struct TimelineAddArgs {
     /// from readers elsewhere.
     #[arg(long)]
     pub restricted: bool,
+    /// A status update: restarts the incident's status-update clock (the severity policy's
+    /// cadence, e.g. every 30 min for SEV1); a status change counts as one too.
+    #[arg(long)]
+    pub status_update: bool,
 }
 
 /// Arguments of `icc watch`.

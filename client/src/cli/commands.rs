@@ -373,6 +373,7 @@ async fn timeline_add(ctx: &Ctx, a: TimelineAddArgs) -> Result<(), Failure> {
         author: ctx.author.clone(),
         text: a.text,
         restricted: a.restricted,
+        status_update: a.status_update,
     };
     let resp = ctx
         .client

@@ -3,8 +3,8 @@
 use std::io;
 
 use super::{
-    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, escalate, link, note,
-    outbox, update, validate,
+    Applied, Command, CommandResult, Incident, Op, TimelineEvent, clock, declare, escalate, link,
+    note, outbox, update, validate,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -90,6 +90,10 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => outbox::apply(r, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: r.id.clone() }),
         },
+        Op::ClockBreach(c) => match view.incident(&c.id)? {
+            Some(current) => clock::apply(c, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: c.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -119,6 +123,7 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
             None => super::DomainError::invalid("security", m),
         }),
         Op::RecordDelivery(r) => outbox::check(r),
+        Op::ClockBreach(c) => clock::check(c),
     }
 }
 

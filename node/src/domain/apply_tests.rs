@@ -298,6 +298,7 @@ fn validation_rules_name_the_field() {
                 author: "a".into(),
                 text: String::new(),
                 restricted: false,
+                status_update: false,
             }),
             "text",
         ),
@@ -307,6 +308,7 @@ fn validation_rules_name_the_field() {
                 author: "a".into(),
                 text: "x".into(),
                 restricted: false,
+                status_update: false,
             }),
             "id",
         ),
@@ -454,6 +456,7 @@ fn closed_incident_accepts_only_notes() {
         author: "carol".into(),
         text: "review done".into(),
         restricted: false,
+        status_update: false,
     });
     let a = s.run(&cmd("n", 20, note), 20).expect("annotation");
     assert_eq!(a.events[0].kind, EventKind::Note);
@@ -476,6 +479,7 @@ fn same_log_gives_same_state() {
                 author: "x".into(),
                 text: "y".into(),
                 restricted: false,
+                status_update: false,
             }),
         ),
         cmd("a", 6, declare_op()),
@@ -592,6 +596,7 @@ fn a_restricted_note_is_recorded_as_restricted() {
         author: "dpo".into(),
         text: "customer 42 affected".into(),
         restricted: true,
+        status_update: false,
     });
     let a = s.run(&cmd("r", 2, op), 2).expect("note");
     assert!(a.events[0].restricted);
@@ -619,6 +624,7 @@ fn sla_deadlines_come_from_the_command_and_tiers_follow_missed_deadlines() {
         acknowledge_ns: 2_000_000_000,
         mitigate_ns: 60_000_000_000,
         resolve_ns: 0,
+        ..Default::default()
     };
     let inc = s
         .run(&cmd("d", 1_000, Op::Declare(d)), 1)
@@ -816,4 +822,135 @@ fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
         .expect("close");
     s.run(&cmd("r2", 7, record(2)), 7)
         .expect("delivery recorded on a closed incident");
+}
+
+fn breach(id: &str, clock: crate::domain::Clock, due: u64) -> Op {
+    Op::ClockBreach(crate::domain::ClockBreach {
+        id: id.to_owned(),
+        clock,
+        due,
+    })
+}
+
+#[test]
+fn a_status_update_clock_breaches_once_per_slot_and_a_status_update_moves_it_on() {
+    use crate::domain::Clock;
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        status_update_ns: 10_000_000_000,
+        first_customer_notice_ns: 5_000_000_000,
+        ..Default::default()
+    };
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    let id = inc.id.clone();
+    let due = inc.deadlines.status_update_by;
+    assert_eq!(due, 11_000 * 1_000_000);
+    let notice = inc.deadlines.customer_notice_by;
+    assert_eq!(notice, 6_000 * 1_000_000);
+    assert_eq!(
+        inc.next_escalation_at(),
+        Some(notice),
+        "the due index names the earliest clock"
+    );
+
+    let early = s
+        .run(&cmd("b0", 2_000, breach(&id, Clock::StatusUpdate, due)), 2)
+        .expect_err("not run out yet");
+    assert!(matches!(early, DomainError::Precondition { field, .. } if field == "due"));
+
+    let rid = format!("{id}/breach/status-update/{due}");
+    let applied = s
+        .run(&cmd(&rid, 12_000, breach(&id, Clock::StatusUpdate, due)), 3)
+        .expect("breach");
+    assert_eq!(applied.events.len(), 1);
+    assert_eq!(applied.events[0].kind, EventKind::ClockBreached);
+    assert!(
+        applied.events[0].text.starts_with("status update overdue"),
+        "{}",
+        applied.events[0].text
+    );
+    // The same slot again (another leader, another request id) records nothing.
+    s.run(
+        &cmd("other", 12_500, breach(&id, Clock::StatusUpdate, due)),
+        4,
+    )
+    .expect_err("recorded already");
+    assert_eq!(
+        s.incidents[&id]
+            .deadlines
+            .clock_due(Status::Triggered, Clock::StatusUpdate),
+        None
+    );
+
+    // A status update restarts the clock a cadence later.
+    let note = Op::Note(Note {
+        id: id.clone(),
+        author: "alice".into(),
+        text: "rolling back".into(),
+        restricted: false,
+        status_update: true,
+    });
+    let applied = s.run(&cmd("n", 13_000, note), 5).expect("note");
+    assert_eq!(applied.events[0].text, "status update: rolling back");
+    assert_eq!(
+        applied.incident.deadlines.status_update_by,
+        23_000 * 1_000_000
+    );
+
+    // The customer notice: breached once.
+    let rid = format!("{id}/breach/customer-notice/{notice}");
+    s.run(
+        &cmd(&rid, 14_000, breach(&id, Clock::CustomerNotice, notice)),
+        6,
+    )
+    .expect("breach");
+    s.run(
+        &cmd("again", 14_000, breach(&id, Clock::CustomerNotice, notice)),
+        7,
+    )
+    .expect_err("once");
+}
+
+#[test]
+fn a_customer_notification_meets_the_customer_notice_milestone() {
+    use crate::domain::{Audience, Channel, ChannelFormat, Clock};
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        first_customer_notice_ns: 5_000_000_000,
+        ..Default::default()
+    };
+    d.channels = vec![Channel {
+        name: "status-page".into(),
+        url: "http://127.0.0.1:1/hook".into(),
+        format: ChannelFormat::Json,
+        audience: Audience::Customer,
+    }];
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    assert_eq!(inc.deadlines.customer_notice_met, 1_000 * 1_000_000);
+    assert_eq!(
+        inc.deadlines
+            .clock_due(Status::Triggered, Clock::CustomerNotice),
+        None
+    );
+    s.run(
+        &cmd(
+            "b",
+            9_000,
+            breach(
+                &inc.id,
+                Clock::CustomerNotice,
+                inc.deadlines.customer_notice_by,
+            ),
+        ),
+        2,
+    )
+    .expect_err("met: nothing to breach");
 }

@@ -145,6 +145,10 @@ fn deadlines(stamp: Stamp, sla: SlaTargets) -> Deadlines {
         acknowledge_by: at(sla.acknowledge_ns),
         mitigate_by: at(sla.mitigate_ns),
         resolve_by: at(sla.resolve_ns),
+        status_update_by: at(sla.status_update_ns),
+        status_update_every: sla.status_update_ns,
+        customer_notice_by: at(sla.first_customer_notice_ns),
+        ..Deadlines::default()
     }
 }
 

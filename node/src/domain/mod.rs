@@ -9,6 +9,7 @@ mod model;
 pub mod validate;
 
 mod apply;
+mod clock;
 mod declare;
 mod escalate;
 mod link;
@@ -21,9 +22,9 @@ pub use declare::GLOBAL_PREFIX;
 pub use error::DomainError;
 pub use escalate::tier_name;
 pub use model::{
-    Applied, ChildLink, Command, CommandResult, Deadlines, Declare, DeclareGlobal, Escalate,
-    EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp, Status, TimelineEvent,
-    Update,
+    Applied, ChildLink, Clock, ClockBreach, Command, CommandResult, Deadlines, Declare,
+    DeclareGlobal, Escalate, EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp,
+    Status, TimelineEvent, Update,
 };
 pub use outbox::{
     Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,

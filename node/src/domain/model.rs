@@ -113,6 +113,8 @@ pub enum EventKind {
     SeverityProposed,
     /// A response role was assigned or handed over.
     RoleAssigned,
+    /// A communication clock (status-update cadence, first customer notice) ran out.
+    ClockBreached,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -125,6 +127,12 @@ pub struct SlaTargets {
     pub mitigate_ns: u64,
     /// Time to resolve.
     pub resolve_ns: u64,
+    /// Status-update cadence: one is due this long after the previous one (or declaration).
+    #[serde(default)]
+    pub status_update_ns: u64,
+    /// The first customer-facing notice is due this long after declaration.
+    #[serde(default)]
+    pub first_customer_notice_ns: u64,
 }
 
 /// An incident's SLA deadlines, wall-clock ns since the UTC epoch (0: none).
@@ -136,6 +144,25 @@ pub struct Deadlines {
     pub mitigate_by: u64,
     /// Resolve by.
     pub resolve_by: u64,
+    /// The next status update is due by (0: no cadence). A status update moves it on.
+    #[serde(default)]
+    pub status_update_by: u64,
+    /// The status-update cadence, ns (0: none).
+    #[serde(default)]
+    pub status_update_every: u64,
+    /// The `status_update_by` whose breach was recorded (equal to it: recorded, not due again
+    /// until a status update moves the clock on).
+    #[serde(default)]
+    pub status_update_breached: u64,
+    /// The first customer notice is due by (0: no milestone).
+    #[serde(default)]
+    pub customer_notice_by: u64,
+    /// When a customer-audience notification was first enqueued (0: not yet).
+    #[serde(default)]
+    pub customer_notice_met: u64,
+    /// The customer-notice breach was recorded.
+    #[serde(default)]
+    pub customer_notice_breached: bool,
 }
 
 impl Deadlines {
@@ -167,8 +194,72 @@ impl Deadlines {
         .collect();
         pending.sort_unstable();
         // due_tier = 1 + (deadlines passed): above `tier` once the tier-th deadline has passed.
-        pending.get(usize::try_from(tier - 1).ok()?).copied()
+        let escalation = pending.get(usize::try_from(tier - 1).ok()?).copied();
+        [
+            escalation,
+            self.clock_due(status, Clock::StatusUpdate),
+            self.clock_due(status, Clock::CustomerNotice),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
+
+    /// A status update was given at `stamp`: the next one is due a cadence later (while the
+    /// incident is open and has a cadence).
+    pub fn status_update_given(&mut self, status: Status, stamp: Stamp) {
+        if self.status_update_every != 0 && status < Status::Resolved {
+            self.status_update_by = stamp.wall_ns.saturating_add(self.status_update_every);
+        }
+    }
+
+    /// When `clock` runs out for an incident in `status`, if it still can: open, a target
+    /// set, not met, and its breach not yet recorded.
+    pub fn clock_due(&self, status: Status, clock: Clock) -> Option<u64> {
+        if status >= Status::Resolved {
+            return None;
+        }
+        match clock {
+            Clock::StatusUpdate => (self.status_update_by != 0
+                && self.status_update_breached != self.status_update_by)
+                .then_some(self.status_update_by),
+            Clock::CustomerNotice => (self.customer_notice_by != 0
+                && self.customer_notice_met == 0
+                && !self.customer_notice_breached)
+                .then_some(self.customer_notice_by),
+        }
+    }
+}
+
+/// The communication clocks tracked besides the SLA deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Clock {
+    /// A status update (a note marked as one, or a status change) is due at the policy cadence.
+    StatusUpdate,
+    /// The first customer-audience notification is due within the policy milestone.
+    CustomerNotice,
+}
+
+impl Clock {
+    /// The name in request ids and messages (`status-update`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::StatusUpdate => "status-update",
+            Clock::CustomerNotice => "customer-notice",
+        }
+    }
+}
+
+/// Record that a clock ran out (proposed by the leader's escalator with request id
+/// `<id>/breach/<clock>/<due>`, so each breach is recorded once across leader changes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockBreach {
+    /// Which incident.
+    pub id: String,
+    /// Which clock.
+    pub clock: Clock,
+    /// The due time that passed (wall ns): names the slot.
+    pub due: u64,
 }
 
 /// One entry in an incident's timeline.
@@ -288,6 +379,7 @@ impl fmt::Display for Command {
             Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
             Op::Security(s) => s.describe(),
             Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
+            Op::ClockBreach(c) => format!("{} clock breached on {}", c.clock.name(), c.id),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -313,6 +405,8 @@ pub enum Op {
     Security(crate::security::model::SecurityOp),
     /// Record a notification's delivery or final failure (proposed by the leader's outbox).
     RecordDelivery(super::RecordDelivery),
+    /// Record that a communication clock ran out (proposed by the leader's escalator).
+    ClockBreach(ClockBreach),
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -339,6 +433,7 @@ impl Op {
             Op::LinkChild(l) => Some(&l.id),
             Op::Escalate(e) => Some(&e.id),
             Op::RecordDelivery(r) => Some(&r.id),
+            Op::ClockBreach(c) => Some(&c.id),
         }
     }
 }
@@ -451,6 +546,9 @@ pub struct Note {
     /// Restricted note: kept in the home jurisdiction, withheld from other readers.
     #[serde(default)]
     pub restricted: bool,
+    /// A status update: it moves the status-update clock on.
+    #[serde(default)]
+    pub status_update: bool,
 }
 
 /// What an accepted command did: the incident after it and the events it recorded.

@@ -133,6 +133,10 @@ pub(super) fn enqueue(
             settled_at: None,
             detail: String::new(),
         });
+        // The first customer-audience notification meets the customer-notice milestone.
+        if c.audience == Audience::Customer && inc.deadlines.customer_notice_met == 0 {
+            inc.deadlines.customer_notice_met = stamp.wall_ns.max(1);
+        }
     }
 }
 

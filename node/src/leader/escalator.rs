@@ -1,4 +1,7 @@
-//! Leader work: escalate incidents whose SLA deadlines passed.
+//! Leader work: escalate incidents whose SLA deadlines passed, and record communication clocks
+//! (status-update cadence, first customer notice) that ran out, with request id
+//! `<id>/breach/<clock>/<due>`: the due time names the slot, so each breach is recorded once
+//! across leader changes, and a status update that moved the clock on makes apply refuse it.
 //!
 //! While this node leads a region's group, it compares each open incident's deadlines with the
 //! wall clock and proposes one `Escalate` step at a time with request id
@@ -13,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 
-use crate::domain::{Escalate, Op, Status, tier_name};
+use crate::domain::{Clock, ClockBreach, Escalate, Incident, Op, Status, tier_name};
 use crate::services::{Group, NodeCtx, Route};
 
 /// How often the leader checks deadlines.
@@ -44,6 +47,9 @@ async fn step(ctx: &NodeCtx, group: &Group) {
     for inc in incidents {
         if matches!(inc.status, Status::Resolved | Status::Closed) {
             continue;
+        }
+        if !record_breaches(ctx, group, &inc, now).await {
+            break;
         }
         if inc.deadlines.due_tier(inc.status, now) <= inc.escalation_tier {
             continue;
@@ -79,4 +85,31 @@ async fn step(ctx: &NodeCtx, group: &Group) {
             }
         }
     }
+}
+
+/// Proposes a breach record for each of `inc`'s clocks that ran out before `now`. False when
+/// this node turned out not to lead any more.
+async fn record_breaches(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64) -> bool {
+    for clock in [Clock::StatusUpdate, Clock::CustomerNotice] {
+        let Some(due) = inc.deadlines.clock_due(inc.status, clock) else {
+            continue;
+        };
+        if due >= now {
+            continue;
+        }
+        let op = Op::ClockBreach(ClockBreach {
+            id: inc.id.clone(),
+            clock,
+            due,
+        });
+        let rid = format!("{}/breach/{}/{due}", inc.id, clock.name());
+        match ctx.propose(group, &rid, op).await {
+            Ok(_) => tracing::info!(incident = %inc.id, clock = clock.name(), "clock breached"),
+            Err(Route::Leader(_)) => return false,
+            Err(Route::Fail(s)) => {
+                tracing::debug!(incident = %inc.id, clock = clock.name(), "breach not recorded: {}", s.message())
+            }
+        }
+    }
+    true
 }

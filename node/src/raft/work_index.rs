@@ -164,6 +164,12 @@ mod tests {
         acknowledge_by: 100,
         mitigate_by: 300,
         resolve_by: 200,
+        status_update_by: 0,
+        status_update_every: 0,
+        status_update_breached: 0,
+        customer_notice_by: 0,
+        customer_notice_met: 0,
+        customer_notice_breached: false,
     };
 
     #[test]

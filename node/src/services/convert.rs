@@ -99,6 +99,7 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::Escalated => pb::EventKind::Escalated,
         EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
         EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
+        EventKind::ClockBreached => pb::EventKind::ClockBreached,
     }
 }
 
@@ -199,6 +200,13 @@ pub fn incident(i: &Incident) -> pb::Incident {
             acknowledge_by_ns: i.deadlines.acknowledge_by,
             mitigate_by_ns: i.deadlines.mitigate_by,
             resolve_by_ns: i.deadlines.resolve_by,
+            status_update_by_ns: i.deadlines.status_update_by,
+            status_update_every_ns: i.deadlines.status_update_every,
+            status_update_breached: i.deadlines.status_update_breached != 0
+                && i.deadlines.status_update_breached == i.deadlines.status_update_by,
+            customer_notice_by_ns: i.deadlines.customer_notice_by,
+            customer_notice_met_ns: i.deadlines.customer_notice_met,
+            customer_notice_breached: i.deadlines.customer_notice_breached,
         }),
         escalation_tier: i.escalation_tier,
         severity_set_by: i.severity_set_by.clone(),

@@ -451,6 +451,7 @@ impl IncidentService for IncidentApi {
             author: msg.author.clone(),
             text: msg.text.clone(),
             restricted: msg.restricted,
+            status_update: msg.status_update,
         });
         crate::domain::check(&op).map_err(invalid)?;
         let (rid, fwd, group) = (

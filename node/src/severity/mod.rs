@@ -70,6 +70,8 @@ impl Versioned {
                 acknowledge_ns: ns(l.acknowledge_s),
                 mitigate_ns: ns(l.mitigate_s),
                 resolve_ns: ns(l.resolve_s),
+                status_update_ns: ns(l.status_update_s),
+                first_customer_notice_ns: l.first_customer_notice_s.map_or(0, ns),
             },
             None => SlaTargets::default(),
         }
