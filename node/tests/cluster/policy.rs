@@ -3,10 +3,10 @@
 //! that group, and the declares it proposes from then on carry the new targets.
 
 use icc_client::ClientError;
-use icc_proto::v1::{Consistency, Severity};
+use icc_proto::v1::{AppendTimelineRequest, Consistency, EventKind, Severity};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::harness::{Cluster, Options, declare, declare_sev1, wait_for};
 
 const TEMPLATE: &str = include_str!("../../../deploy/local/policy.yaml");
 
@@ -161,5 +161,93 @@ async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_de
             ),
             (1, "admin", "SEV1 acknowledge target to 7m after review"),
         ]
+    );
+}
+
+/// The texts of an incident's clock-breach events, in order.
+async fn breaches(client: &icc_client::Client, id: &str) -> Option<Vec<String>> {
+    let t = client
+        .get_timeline(id, Consistency::Linearizable)
+        .await
+        .ok()?;
+    Some(
+        t.events
+            .into_iter()
+            .filter(|e| e.kind == EventKind::ClockBreached as i32)
+            .map(|e| e.text)
+            .collect(),
+    )
+}
+
+fn count(texts: &[String], prefix: &str) -> usize {
+    texts.iter().filter(|t| t.starts_with(prefix)).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
+    let mut cluster = Cluster::start(Options::default());
+    cluster.leader_of("global").await;
+    let client = cluster.client();
+    let fast = TEMPLATE
+        .replacen("status_update_every: 30m", "status_update_every: 2s", 1)
+        .replacen("first_customer_notice: 15m", "first_customer_notice: 2s", 1);
+    client
+        .policy_apply(&fast, "short communication clocks for the test")
+        .await
+        .expect("apply");
+    for id in cluster.region_ids("us-east") {
+        let node = cluster.client_of(id);
+        wait_for("the test policy on every node", || async {
+            (node.policy_get(None).await.ok()?.version == 1).then_some(())
+        })
+        .await;
+    }
+    let inc = declare_sev1(&client, "nobody talks to customers").await;
+    let sla = inc.sla.expect("clocks");
+    assert_eq!(sla.status_update_every_ns, 2_000_000_000);
+    assert_ne!(sla.customer_notice_by_ns, 0);
+
+    // No status update and no customer notice: both clocks breach, each recorded as an event.
+    wait_for("both clocks breached", || async {
+        let b = breaches(&client, &inc.id).await?;
+        (count(&b, "status update overdue") == 1 && count(&b, "first customer notice overdue") == 1)
+            .then_some(())
+    })
+    .await;
+
+    // A new leader re-reads the same incident: the recorded slots stay recorded once. A status
+    // update starts a new slot, which breaches once more when it runs out.
+    let leader = cluster.leader().await;
+    cluster.kill(leader);
+    client
+        .append_timeline(
+            AppendTimelineRequest {
+                id: inc.id.clone(),
+                author: "alice".into(),
+                text: "rolled back the deploy".into(),
+                status_update: true,
+                ..Default::default()
+            },
+            None,
+        )
+        .await
+        .expect("status update");
+    let b = wait_for("the next status-update slot breached", || async {
+        let b = breaches(&client, &inc.id).await?;
+        (count(&b, "status update overdue") == 2).then_some(b)
+    })
+    .await;
+    assert_eq!(count(&b, "first customer notice overdue"), 1, "{b:?}");
+    assert_eq!(b.len(), 3, "{b:?}");
+    let shown = client
+        .get_incident(&inc.id, Consistency::Linearizable)
+        .await
+        .expect("get")
+        .incident
+        .expect("incident");
+    let sla = shown.sla.expect("clocks");
+    assert!(
+        sla.status_update_breached && sla.customer_notice_breached,
+        "{sla:?}"
     );
 }
