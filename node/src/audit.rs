@@ -102,6 +102,7 @@ fn actor(op: &Op) -> &str {
         Op::Security(s) => s.actor(),
         Op::RecordDelivery(_) => "icc-outbox",
         Op::ClockBreach(_) => "icc-clocks",
+        Op::Standup(_) => "icc-standups",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -148,5 +149,6 @@ fn action(op: &Op, applied: &Applied) -> String {
             if r.delivered { "delivered" } else { "failed" }
         ),
         Op::ClockBreach(c) => format!("{} clock breached on {id}", c.clock.name()),
+        Op::Standup(s) => format!("standup {} on {id}", s.n),
     }
 }

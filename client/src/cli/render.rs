@@ -34,6 +34,7 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::SeverityProposed => "severity_proposed",
         EventKind::RoleAssigned => "role_assigned",
         EventKind::ClockBreached => "clock_breached",
+        EventKind::Standup => "standup",
     }
 }
 
@@ -135,6 +136,10 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
                 "customer_notice_by_ns": s.customer_notice_by_ns,
                 "customer_notice_met_ns": s.customer_notice_met_ns,
                 "customer_notice_breached": s.customer_notice_breached,
+                "standup_next_ns": s.standup_next_ns,
+                "standup_every_ns": s.standup_every_ns,
+                "standup_time_box_ns": s.standup_time_box_ns,
+                "standups": s.standups,
             })),
             "redaction": i.redaction.as_ref().map(|r| json!({
                 "home_jurisdiction": r.home_jurisdiction,
@@ -499,6 +504,26 @@ fn communication_clocks(
             sla_clock(sla.customer_notice_by_ns, false)
         };
         rows.push(("FIRST CUSTOMER NOTICE", clock));
+    }
+    if sla.standup_every_ns != 0 {
+        let secs = |ns: u64| {
+            humantime::format_duration(std::time::Duration::from_secs(ns / 1_000_000_000))
+        };
+        let cadence = format!(
+            "every {}, time box {}; {} held",
+            secs(sla.standup_every_ns),
+            secs(sla.standup_time_box_ns),
+            sla.standups
+        );
+        let clock = if open {
+            format!(
+                "{} ({cadence})",
+                sla_clock(sla.standup_next_ns, false).replace("BREACHED", "due")
+            )
+        } else {
+            format!("- (stopped: {}; {cadence})", status_word(status))
+        };
+        rows.push(("NEXT STANDUP", clock));
     }
     rows
 }

@@ -4,7 +4,7 @@ use std::io;
 
 use super::{
     Applied, Command, CommandResult, Incident, Op, TimelineEvent, clock, declare, escalate, link,
-    note, outbox, update, validate,
+    note, outbox, standup, update, validate,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -94,6 +94,10 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => clock::apply(c, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: c.id.clone() }),
         },
+        Op::Standup(s) => match view.incident(&s.id)? {
+            Some(current) => standup::apply(s, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: s.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -124,6 +128,7 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         }),
         Op::RecordDelivery(r) => outbox::check(r),
         Op::ClockBreach(c) => clock::check(c),
+        Op::Standup(s) => standup::check(s),
     }
 }
 

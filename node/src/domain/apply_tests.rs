@@ -954,3 +954,75 @@ fn a_customer_notification_meets_the_customer_notice_milestone() {
     )
     .expect_err("met: nothing to breach");
 }
+
+#[test]
+fn standups_are_numbered_recorded_once_per_slot_remind_internally_and_stop_when_resolved() {
+    use crate::domain::{Audience, Channel, ChannelFormat, NotificationKind, Standup};
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        standup_every_ns: 10_000_000_000,
+        standup_time_box_ns: 5_000_000_000,
+        ..Default::default()
+    };
+    let channel = |name: &str, audience| Channel {
+        name: name.into(),
+        url: "http://127.0.0.1:1/hook".into(),
+        format: ChannelFormat::Json,
+        audience,
+    };
+    let channels = vec![
+        channel("ops", Audience::Internal),
+        channel("public", Audience::Customer),
+    ];
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    let id = inc.id.clone();
+    let first = inc.deadlines.standup_next;
+    assert_eq!(first, 11_000 * 1_000_000);
+    let standup = |n, due| {
+        Op::Standup(Standup {
+            id: id.clone(),
+            n,
+            due,
+            channels: channels.clone(),
+        })
+    };
+    s.run(&cmd("early", 5_000, standup(1, first)), 2)
+        .expect_err("not due yet");
+    let rid = format!("{id}/standup/1");
+    // The leader was away for a while: one standup, and the next slot is after now.
+    let applied = s
+        .run(&cmd(&rid, 35_000, standup(1, first)), 3)
+        .expect("standup 1");
+    assert_eq!(applied.events[0].kind, EventKind::Standup);
+    assert!(
+        applied.events[0]
+            .text
+            .starts_with("standup 1 (sev2): time box 5s"),
+        "{}",
+        applied.events[0].text
+    );
+    let inc = &applied.incident;
+    assert_eq!(inc.deadlines.standups, 1);
+    assert_eq!(inc.deadlines.standup_next, 41_000 * 1_000_000);
+    let reminders: Vec<_> = inc
+        .notifications
+        .iter()
+        .filter(|n| n.kind == NotificationKind::Reminder)
+        .map(|n| n.channel.name.as_str())
+        .collect();
+    assert_eq!(reminders, ["ops"], "reminders go to internal channels only");
+    s.run(&cmd("dup", 36_000, standup(1, first)), 4)
+        .expect_err("slot 1 is recorded");
+
+    let resolved = s
+        .run(&cmd("r", 37_000, status_to(&id, Status::Resolved)), 5)
+        .expect("resolve")
+        .incident;
+    assert_eq!(resolved.deadlines.standup_due(resolved.status), None);
+    s.run(&cmd("late", 50_000, standup(2, 41_000 * 1_000_000)), 6)
+        .expect_err("no standups once resolved");
+}

@@ -148,6 +148,9 @@ fn deadlines(stamp: Stamp, sla: SlaTargets) -> Deadlines {
         status_update_by: at(sla.status_update_ns),
         status_update_every: sla.status_update_ns,
         customer_notice_by: at(sla.first_customer_notice_ns),
+        standup_next: at(sla.standup_every_ns),
+        standup_every: sla.standup_every_ns,
+        standup_time_box: sla.standup_time_box_ns,
         ..Deadlines::default()
     }
 }

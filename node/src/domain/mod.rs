@@ -15,6 +15,7 @@ mod escalate;
 mod link;
 mod note;
 mod outbox;
+mod standup;
 mod update;
 
 pub use apply::{Effects, StateView, Transition, apply, check};
@@ -24,7 +25,7 @@ pub use escalate::tier_name;
 pub use model::{
     Applied, ChildLink, Clock, ClockBreach, Command, CommandResult, Deadlines, Declare,
     DeclareGlobal, Escalate, EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp,
-    Status, TimelineEvent, Update,
+    Standup, Status, TimelineEvent, Update,
 };
 pub use outbox::{
     Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,

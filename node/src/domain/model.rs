@@ -115,6 +115,8 @@ pub enum EventKind {
     RoleAssigned,
     /// A communication clock (status-update cadence, first customer notice) ran out.
     ClockBreached,
+    /// A time-boxed standup was due: recorded with its time box, the commander reminded.
+    Standup,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -133,6 +135,12 @@ pub struct SlaTargets {
     /// The first customer-facing notice is due this long after declaration.
     #[serde(default)]
     pub first_customer_notice_ns: u64,
+    /// Standup cadence (0: no standups for this severity).
+    #[serde(default)]
+    pub standup_every_ns: u64,
+    /// Time box of each standup.
+    #[serde(default)]
+    pub standup_time_box_ns: u64,
 }
 
 /// An incident's SLA deadlines, wall-clock ns since the UTC epoch (0: none).
@@ -163,6 +171,18 @@ pub struct Deadlines {
     /// The customer-notice breach was recorded.
     #[serde(default)]
     pub customer_notice_breached: bool,
+    /// The next standup is due at (0: no standups).
+    #[serde(default)]
+    pub standup_next: u64,
+    /// Standup cadence, ns.
+    #[serde(default)]
+    pub standup_every: u64,
+    /// Standup time box, ns.
+    #[serde(default)]
+    pub standup_time_box: u64,
+    /// Standups recorded so far (the next is number `standups + 1`).
+    #[serde(default)]
+    pub standups: u32,
 }
 
 impl Deadlines {
@@ -199,6 +219,7 @@ impl Deadlines {
             escalation,
             self.clock_due(status, Clock::StatusUpdate),
             self.clock_due(status, Clock::CustomerNotice),
+            self.standup_due(status),
         ]
         .into_iter()
         .flatten()
@@ -211,6 +232,11 @@ impl Deadlines {
         if self.status_update_every != 0 && status < Status::Resolved {
             self.status_update_by = stamp.wall_ns.saturating_add(self.status_update_every);
         }
+    }
+
+    /// When the next standup is due, while the incident is open and has standups.
+    pub fn standup_due(&self, status: Status) -> Option<u64> {
+        (status < Status::Resolved && self.standup_next != 0).then_some(self.standup_next)
     }
 
     /// When `clock` runs out for an incident in `status`, if it still can: open, a target
@@ -380,6 +406,7 @@ impl fmt::Display for Command {
             Op::Security(s) => s.describe(),
             Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
             Op::ClockBreach(c) => format!("{} clock breached on {}", c.clock.name(), c.id),
+            Op::Standup(s) => format!("standup {} on {}", s.n, s.id),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -407,6 +434,22 @@ pub enum Op {
     RecordDelivery(super::RecordDelivery),
     /// Record that a communication clock ran out (proposed by the leader's escalator).
     ClockBreach(ClockBreach),
+    /// Record a due standup and remind the commander (proposed by the leader's escalator).
+    Standup(Standup),
+}
+
+/// Standup number `n` of incident `id`, due at `due` (request id `<id>/standup/<n>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standup {
+    /// Which incident.
+    pub id: String,
+    /// Its number, from 1.
+    pub n: u32,
+    /// When it was due (wall ns).
+    pub due: u64,
+    /// Channels for the reminder (internal ones are used), from the proposing node.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -434,6 +477,7 @@ impl Op {
             Op::Escalate(e) => Some(&e.id),
             Op::RecordDelivery(r) => Some(&r.id),
             Op::ClockBreach(c) => Some(&c.id),
+            Op::Standup(s) => Some(&s.id),
         }
     }
 }

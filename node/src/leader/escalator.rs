@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 
-use crate::domain::{Clock, ClockBreach, Escalate, Incident, Op, Status, tier_name};
+use crate::domain::{Clock, ClockBreach, Escalate, Incident, Op, Standup, Status, tier_name};
 use crate::services::{Group, NodeCtx, Route};
 
 /// How often the leader checks deadlines.
@@ -48,7 +48,9 @@ async fn step(ctx: &NodeCtx, group: &Group) {
         if matches!(inc.status, Status::Resolved | Status::Closed) {
             continue;
         }
-        if !record_breaches(ctx, group, &inc, now).await {
+        if !record_breaches(ctx, group, &inc, now).await
+            || !hold_standup(ctx, group, &inc, now).await
+        {
             break;
         }
         if inc.deadlines.due_tier(inc.status, now) <= inc.escalation_tier {
@@ -109,6 +111,35 @@ async fn record_breaches(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64)
             Err(Route::Fail(s)) => {
                 tracing::debug!(incident = %inc.id, clock = clock.name(), "breach not recorded: {}", s.message())
             }
+        }
+    }
+    true
+}
+
+/// Proposes the standup that is due for `inc` before `now`, if one is. False when this node
+/// turned out not to lead any more.
+async fn hold_standup(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64) -> bool {
+    let Some(due) = inc.deadlines.standup_due(inc.status) else {
+        return true;
+    };
+    if due >= now {
+        return true;
+    }
+    let n = inc.deadlines.standups + 1;
+    let op = Op::Standup(Standup {
+        id: inc.id.clone(),
+        n,
+        due,
+        channels: ctx.topology.channels(),
+    });
+    match ctx
+        .propose(group, &format!("{}/standup/{n}", inc.id), op)
+        .await
+    {
+        Ok(_) => tracing::info!(incident = %inc.id, n, "standup"),
+        Err(Route::Leader(_)) => return false,
+        Err(Route::Fail(s)) => {
+            tracing::debug!(incident = %inc.id, n, "standup not recorded: {}", s.message())
         }
     }
     true

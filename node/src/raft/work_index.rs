@@ -170,6 +170,10 @@ mod tests {
         customer_notice_by: 0,
         customer_notice_met: 0,
         customer_notice_breached: false,
+        standup_next: 0,
+        standup_every: 0,
+        standup_time_box: 0,
+        standups: 0,
     };
 
     #[test]

@@ -100,6 +100,7 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
         EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
         EventKind::ClockBreached => pb::EventKind::ClockBreached,
+        EventKind::Standup => pb::EventKind::Standup,
     }
 }
 
@@ -207,6 +208,10 @@ pub fn incident(i: &Incident) -> pb::Incident {
             customer_notice_by_ns: i.deadlines.customer_notice_by,
             customer_notice_met_ns: i.deadlines.customer_notice_met,
             customer_notice_breached: i.deadlines.customer_notice_breached,
+            standup_next_ns: i.deadlines.standup_next,
+            standup_every_ns: i.deadlines.standup_every,
+            standup_time_box_ns: i.deadlines.standup_time_box,
+            standups: i.deadlines.standups,
         }),
         escalation_tier: i.escalation_tier,
         severity_set_by: i.severity_set_by.clone(),
@@ -248,6 +253,7 @@ pub fn notification(incident_id: &str, n: &crate::domain::Notification) -> pb::N
             NotificationKind::Declared => "declared",
             NotificationKind::StatusUpdate => "status_update",
             NotificationKind::Page => "page",
+            NotificationKind::Reminder => "reminder",
         }
         .into(),
         text: n.text.clone(),

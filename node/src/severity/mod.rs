@@ -72,6 +72,8 @@ impl Versioned {
                 resolve_ns: ns(l.resolve_s),
                 status_update_ns: ns(l.status_update_s),
                 first_customer_notice_ns: l.first_customer_notice_s.map_or(0, ns),
+                standup_every_ns: l.standup.map_or(0, |st| ns(st.every_s)),
+                standup_time_box_ns: l.standup.map_or(0, |st| ns(st.time_box_s)),
             },
             None => SlaTargets::default(),
         }

@@ -251,3 +251,89 @@ async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
         "{sla:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn standups_are_held_once_per_slot_across_a_leader_kill_and_remind_the_commander() {
+    let mut cluster = Cluster::start(Options {
+        // An internal channel nobody listens on: reminders stay pending, which is enough here.
+        extra_config:
+            "[[channel]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/hook\"\nformat = \"json\"\n"
+                .into(),
+        ..Options::default()
+    });
+    cluster.leader_of("global").await;
+    let client = cluster.client();
+    let fast = TEMPLATE.replacen(
+        "standup: {every: 30m, time_box: 15m}",
+        "standup: {every: 2s, time_box: 1s}",
+        1,
+    );
+    client
+        .policy_apply(&fast, "standups every two seconds for the test")
+        .await
+        .expect("apply");
+    for id in cluster.region_ids("us-east") {
+        let node = cluster.client_of(id);
+        wait_for("the test policy on every node", || async {
+            (node.policy_get(None).await.ok()?.version == 1).then_some(())
+        })
+        .await;
+    }
+    let inc = declare_sev1(&client, "long outage").await;
+    let standups = |texts: Vec<String>| -> Vec<String> {
+        texts
+            .into_iter()
+            .filter_map(|t| t.split(" (").next().map(str::to_owned))
+            .collect()
+    };
+    let timeline = |client: &icc_client::Client| {
+        let id = inc.id.clone();
+        let client = client.clone();
+        async move {
+            let t = client
+                .get_timeline(&id, Consistency::Linearizable)
+                .await
+                .ok()?;
+            Some(standups(
+                t.events
+                    .into_iter()
+                    .filter(|e| e.kind == EventKind::Standup as i32)
+                    .map(|e| e.text)
+                    .collect(),
+            ))
+        }
+    };
+    wait_for("standup 1", || async {
+        let s = timeline(&client).await?;
+        (!s.is_empty()).then_some(())
+    })
+    .await;
+    let leader = cluster.leader().await;
+    cluster.kill(leader);
+    let held = wait_for("standup 3 under the next leader", || async {
+        let s = timeline(&client).await?;
+        (s.len() >= 3).then_some(s)
+    })
+    .await;
+    assert_eq!(
+        held[..3],
+        ["standup 1", "standup 2", "standup 3"],
+        "each slot once, in order"
+    );
+    let shown = client
+        .get_incident(&inc.id, Consistency::Linearizable)
+        .await
+        .expect("get")
+        .incident
+        .expect("incident");
+    let reminders = shown
+        .notifications
+        .iter()
+        .filter(|n| n.kind == "reminder" && n.text.contains("standup"))
+        .count();
+    assert!(
+        reminders >= 3,
+        "one reminder per standup: {:?}",
+        shown.notifications
+    );
+}
