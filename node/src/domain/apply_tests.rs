@@ -1026,3 +1026,60 @@ fn standups_are_numbered_recorded_once_per_slot_remind_internally_and_stop_when_
     s.run(&cmd("late", 50_000, standup(2, 41_000 * 1_000_000)), 6)
         .expect_err("no standups once resolved");
 }
+
+#[test]
+fn the_page_guard_folds_escalation_pages_beyond_its_limit_per_window() {
+    use crate::domain::{Audience, Channel, ChannelFormat, NotificationKind};
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        max_pages: 1,
+        page_window_ns: 60_000_000_000,
+        ..Default::default()
+    };
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    let paging = |id: &str, tier| {
+        Op::Escalate(crate::domain::Escalate {
+            channels: vec![Channel {
+                name: "ops".into(),
+                url: "http://127.0.0.1:1/hook".into(),
+                format: ChannelFormat::Json,
+                audience: Audience::Internal,
+            }],
+            ..match escalate_op(id, tier) {
+                Op::Escalate(e) => e,
+                _ => unreachable!("escalate_op builds an Escalate"),
+            }
+        })
+    };
+    let pages = |inc: &crate::domain::Incident| {
+        inc.notifications
+            .iter()
+            .filter(|n| n.kind == NotificationKind::Page)
+            .count()
+    };
+    let a = s
+        .run(&cmd("e2", 2_000, paging(&inc.id, 2)), 2)
+        .expect("tier 2");
+    assert_eq!(pages(&a.incident), 1);
+    let b = s
+        .run(&cmd("e3", 3_000, paging(&inc.id, 3)), 3)
+        .expect("tier 3");
+    assert_eq!(b.incident.escalation_tier, 3, "the tier moves on");
+    assert_eq!(pages(&b.incident), 1, "but the page is folded");
+    assert!(
+        b.events[0].text.ends_with(
+            "(page folded: 1 escalation page(s) within 1m already; the policy allows 1 per 1m)"
+        ),
+        "{}",
+        b.events[0].text
+    );
+    // After the window, pages flow again.
+    let c = s
+        .run(&cmd("e4", 70_000, paging(&inc.id, 4)), 4)
+        .expect("tier 4");
+    assert_eq!(pages(&c.incident), 2);
+}

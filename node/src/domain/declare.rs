@@ -151,6 +151,8 @@ fn deadlines(stamp: Stamp, sla: SlaTargets) -> Deadlines {
         standup_next: at(sla.standup_every_ns),
         standup_every: sla.standup_every_ns,
         standup_time_box: sla.standup_time_box_ns,
+        max_pages: sla.max_pages,
+        page_window: sla.page_window_ns,
         ..Deadlines::default()
     }
 }

@@ -141,6 +141,12 @@ pub struct SlaTargets {
     /// Time box of each standup.
     #[serde(default)]
     pub standup_time_box_ns: u64,
+    /// Over-escalation guard: at most this many escalation pages per window (0: no guard).
+    #[serde(default)]
+    pub max_pages: u32,
+    /// The guard's window.
+    #[serde(default)]
+    pub page_window_ns: u64,
 }
 
 /// An incident's SLA deadlines, wall-clock ns since the UTC epoch (0: none).
@@ -183,6 +189,12 @@ pub struct Deadlines {
     /// Standups recorded so far (the next is number `standups + 1`).
     #[serde(default)]
     pub standups: u32,
+    /// Over-escalation guard: at most this many escalation pages per window (0: no guard).
+    #[serde(default)]
+    pub max_pages: u32,
+    /// The guard's window, ns.
+    #[serde(default)]
+    pub page_window: u64,
 }
 
 impl Deadlines {

@@ -174,6 +174,8 @@ mod tests {
         standup_every: 0,
         standup_time_box: 0,
         standups: 0,
+        max_pages: 0,
+        page_window: 0,
     };
 
     #[test]

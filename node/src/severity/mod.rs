@@ -74,6 +74,8 @@ impl Versioned {
                 first_customer_notice_ns: l.first_customer_notice_s.map_or(0, ns),
                 standup_every_ns: l.standup.map_or(0, |st| ns(st.every_s)),
                 standup_time_box_ns: l.standup.map_or(0, |st| ns(st.time_box_s)),
+                max_pages: self.policy.escalation.max_pages,
+                page_window_ns: ns(self.policy.escalation.window_s),
             },
             None => SlaTargets::default(),
         }

@@ -337,3 +337,68 @@ async fn standups_are_held_once_per_slot_across_a_leader_kill_and_remind_the_com
         shown.notifications
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_guard_folds_escalation_pages_beyond_the_policy_limit() {
+    let cluster = Cluster::start(Options {
+        extra_config:
+            "[[channel]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/hook\"\nformat = \"json\"\n"
+                .into(),
+        ..Options::default()
+    });
+    cluster.leader_of("global").await;
+    let client = cluster.client();
+    let fast = TEMPLATE
+        .replacen(
+            "acknowledge: 5m\n    mitigate: 1h\n    resolve: 4h",
+            "acknowledge: 1s\n    mitigate: 2s\n    resolve: 3s",
+            1,
+        )
+        .replacen("max_pages: 5", "max_pages: 1", 1);
+    assert_ne!(fast, TEMPLATE.replacen("max_pages: 5", "max_pages: 1", 1));
+    client
+        .policy_apply(&fast, "one page per hour for the test")
+        .await
+        .expect("apply");
+    for id in cluster.region_ids("us-east") {
+        let node = cluster.client_of(id);
+        wait_for("the test policy on every node", || async {
+            (node.policy_get(None).await.ok()?.version == 1).then_some(())
+        })
+        .await;
+    }
+    let inc = declare_sev1(&client, "everything is on fire").await;
+    let shown = wait_for("three escalation steps", || async {
+        let i = client
+            .get_incident(&inc.id, Consistency::Linearizable)
+            .await
+            .ok()?
+            .incident?;
+        (i.escalation_tier == 4).then_some(i)
+    })
+    .await;
+    let pages = shown
+        .notifications
+        .iter()
+        .filter(|n| n.kind == "page")
+        .count();
+    assert_eq!(pages, 1, "{:?}", shown.notifications);
+    let t = client
+        .get_timeline(&inc.id, Consistency::Linearizable)
+        .await
+        .expect("timeline");
+    let escalations: Vec<&str> = t
+        .events
+        .iter()
+        .filter(|e| e.kind == EventKind::Escalated as i32)
+        .map(|e| e.text.as_str())
+        .collect();
+    assert_eq!(escalations.len(), 3, "{escalations:?}");
+    assert!(!escalations[0].contains("page folded"), "{escalations:?}");
+    assert!(
+        escalations[1..]
+            .iter()
+            .all(|t| t.contains("(page folded: 1 escalation page(s) within 1h already")),
+        "{escalations:?}"
+    );
+}
