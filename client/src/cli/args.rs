@@ -143,6 +143,7 @@ Examples:
   icc policy show > policy.yaml
   icc policy show --version 2
   icc -o json policy show          # the validated policy, durations in seconds")]
+    #[command(disable_version_flag = true)]
     Show(PolicyShowArgs),
     /// Validate a policy document and apply it as the next version (admin or global-commander)
     #[command(after_help = "\
@@ -735,6 +736,36 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn policy_commands_and_declare_by_matrix_parse() {
+        let show = Cli::try_parse_from(["icc", "policy", "show", "--version", "2"]);
+        match show.map(|c| c.command) {
+            Ok(Command::Policy(PolicyCmd::Show(a))) => assert_eq!(a.version, Some(2)),
+            other => panic!("{other:?}"),
+        }
+        let no_reason = Cli::try_parse_from(["icc", "policy", "apply", "-f", "p.yaml"]);
+        assert!(no_reason.is_err(), "a reason is required");
+        let check = Cli::try_parse_from(["icc", "policy", "apply", "-f", "p.yaml", "--check"]);
+        assert!(check.is_ok(), "{check:?}");
+        let base = [
+            "icc",
+            "incident",
+            "declare",
+            "--title",
+            "t",
+            "--service",
+            "s",
+        ];
+        assert!(
+            Cli::try_parse_from(base).is_err(),
+            "severity or impact needed"
+        );
+        let by_matrix = [&base[..], &["--impact", "outage", "--exposure", "internal"]].concat();
+        assert!(Cli::try_parse_from(by_matrix).is_ok());
+        let half = [&base[..], &["--impact", "outage"]].concat();
+        assert!(Cli::try_parse_from(half).is_err(), "impact needs exposure");
     }
 
     #[test]

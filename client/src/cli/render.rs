@@ -474,9 +474,9 @@ fn communication_clocks(
                 status_word(status)
             )
         } else {
-            format!(
-                "{} (every {every}; `icc timeline add ID --status-update --text ...`)",
-                sla_clock(sla.status_update_by_ns, false)
+            with_note(
+                sla_clock(sla.status_update_by_ns, false),
+                &format!("every {every}; `icc timeline add ID --status-update --text ...`"),
             )
         };
         rows.push(("NEXT STATUS UPDATE", clock));
@@ -516,9 +516,9 @@ fn communication_clocks(
             sla.standups
         );
         let clock = if open {
-            format!(
-                "{} ({cadence})",
-                sla_clock(sla.standup_next_ns, false).replace("BREACHED", "due")
+            with_note(
+                sla_clock(sla.standup_next_ns, false).replace("BREACHED", "due"),
+                &cadence,
             )
         } else {
             format!("- (stopped: {}; {cadence})", status_word(status))
@@ -526,6 +526,14 @@ fn communication_clocks(
         rows.push(("NEXT STANDUP", clock));
     }
     rows
+}
+
+/// `clock` with `note` inside its closing parenthesis: `T (5s left; note)`.
+fn with_note(clock: String, note: &str) -> String {
+    match clock.strip_suffix(')') {
+        Some(open) => format!("{open}; {note})"),
+        None => format!("{clock} ({note})"),
+    }
 }
 
 /// One SLA deadline: its UTC time and, unless met, the time left or how long it is overdue.
