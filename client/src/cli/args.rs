@@ -193,7 +193,7 @@ Roles (permissions):
   responder         + incident.write (declare, ack, resolve, notes)
   specialist        same as responder
   regional-lead     + incident.command (severity, commander, close)
-  global-commander  + incident.declare-global
+  global-commander  + incident.declare-global, policy.apply
   auditor           incident.read, audit.read, cluster.read
   admin             everything (rbac.admin, cluster.admin, ...)
 A global incident's scope is `global`; a binding without --regions covers every region and global.

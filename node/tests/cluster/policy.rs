@@ -79,14 +79,8 @@ async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_de
     // Nothing was stored: still version 0.
     assert_eq!(admin.policy_get(None).await.expect("get").version, 0);
 
-    let good = TEMPLATE.replacen("acknowledge: 5m", "acknowledge: 7m", 1);
-    let applied = admin
-        .policy_apply(&good, "SEV1 acknowledge target to 7m after review")
-        .await
-        .expect("apply");
-    assert_eq!((applied.version, applied.author.as_str()), (1, "admin"));
-
-    // Node 3 is no global voter: it learns version 1 through the policy sync.
+    // Applied through a node outside the global group (it passes the request to a global
+    // voter), which learns version 1 through the policy sync like every other node.
     let far = *cluster
         .nodes
         .iter()
@@ -94,6 +88,12 @@ async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_de
         .map(|n| &n.id)
         .expect("a node outside the global group");
     let node3 = cluster.client_of(far);
+    let good = TEMPLATE.replacen("acknowledge: 5m", "acknowledge: 7m", 1);
+    let applied = node3
+        .policy_apply(&good, "SEV1 acknowledge target to 7m after review")
+        .await
+        .expect("apply");
+    assert_eq!((applied.version, applied.author.as_str()), (1, "admin"));
     wait_for("the new policy version on a non-voter", || async {
         let v = node3.policy_get(None).await.ok()?;
         (v.version == 1).then_some(())
