@@ -31,6 +31,22 @@ pub struct Effects {
     pub next_sequence: Option<u64>,
 }
 
+/// The effects of a change to an existing incident: stamped and versioned with the command.
+pub(super) fn changed(
+    mut incident: Incident,
+    events: Vec<TimelineEvent>,
+    stamp: super::Stamp,
+    index: u64,
+) -> Effects {
+    incident.updated_at = stamp;
+    incident.version = index;
+    Effects {
+        incident,
+        events,
+        next_sequence: None,
+    }
+}
+
 /// The outcome of applying one command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {

@@ -3,7 +3,7 @@
 //! request id `<id>/breach/<clock>/<due>`; apply checks against the command's stamp that the
 //! clock really ran out at that due time, so a late or repeated proposal records nothing.
 
-use super::apply::record;
+use super::apply::{changed, record};
 use super::{Clock, ClockBreach, DomainError, Effects, EventKind, Incident, Stamp, validate};
 
 /// Checks the fields of a breach record.
@@ -72,11 +72,5 @@ pub(super) fn apply(
         text,
         stamp,
     );
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-    })
+    Ok(changed(inc, events, stamp, index))
 }

@@ -2,7 +2,7 @@
 //! leader's escalator with request id `<id>/escalate/<tier>/v<version>`, so each step is
 //! applied once even when leaders change at the deadline.
 
-use super::apply::record;
+use super::apply::{changed, record};
 use super::{DomainError, Effects, Escalate, EventKind, Incident, Stamp, Status, validate};
 
 /// Checks the fields of an escalate request.
@@ -66,13 +66,7 @@ pub(super) fn apply(
         text,
         stamp,
     );
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-    })
+    Ok(changed(inc, events, stamp, index))
 }
 
 /// The over-escalation guard: why this escalation must not page, if the incident already had

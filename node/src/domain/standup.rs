@@ -4,7 +4,7 @@
 //! reminder to the commander on the internal channels; standups stop once the incident is
 //! resolved.
 
-use super::apply::record;
+use super::apply::{changed, record};
 use super::{DomainError, Effects, EventKind, Incident, Stamp, Standup, validate};
 
 /// Checks the fields of a standup record.
@@ -77,11 +77,5 @@ pub(super) fn apply(
         text,
         stamp,
     );
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-    })
+    Ok(changed(inc, events, stamp, index))
 }

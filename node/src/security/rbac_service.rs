@@ -88,6 +88,43 @@ impl RbacApi {
     }
 }
 
+/// Sends `msg` to the global group's voters in turn (this node does not host the group) and
+/// returns the first answer; a request already routed here is not routed again.
+pub async fn via_global_voter<M, Call, Fut, R>(
+    ctx: &NodeCtx,
+    hops: &Hops,
+    msg: M,
+    call: Call,
+) -> Result<R, Status>
+where
+    M: Clone,
+    Call: Fn(PeerChannel, Request<M>) -> Fut,
+    Fut: Future<Output = Result<Response<R>, Status>>,
+{
+    if hops.routed_from.is_some() {
+        return Err(Status::failed_precondition(
+            "group: this node does not host the global group and the request was already routed",
+        ));
+    }
+    let mut last = Status::unavailable("no global voter answered");
+    for node in ctx.topology.group_members(GLOBAL_GROUP) {
+        let req = ctx.onward_request(msg.clone(), hops, false);
+        match call(ctx.peers.channel(&node.addr)?, req).await {
+            Ok(r) => return Ok(r.into_inner()),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    Code::Unavailable | Code::DeadlineExceeded | Code::Unknown
+                ) =>
+            {
+                last = s
+            }
+            Err(s) => return Err(s),
+        }
+    }
+    Err(last)
+}
+
 /// Commits a security command `op` in the global group: here, at its leader (one forward), or
 /// through a global voter when this node does not host the group. `Ok(Err(r))` is the answer
 /// of the node the request was passed to; `call` sends `msg` to a peer over its channel.
@@ -110,28 +147,7 @@ where
         }
         crate::domain::validate::request_id(request_id).map_err(crate::services::status::domain)?;
         let Some(global) = ctx.groups.get(GLOBAL_GROUP).cloned() else {
-            if hops.routed_from.is_some() {
-                return Err(Status::failed_precondition(
-                    "group: this node does not host the global group and the request was already routed",
-                ));
-            }
-            let mut last = Status::unavailable("no global voter answered");
-            for node in ctx.topology.group_members(GLOBAL_GROUP) {
-                let req = ctx.onward_request(msg.clone(), &hops, false);
-                match call(ctx.peers.channel(&node.addr)?, req).await {
-                    Ok(r) => return Ok(Err(r.into_inner())),
-                    Err(s)
-                        if matches!(
-                            s.code(),
-                            Code::Unavailable | Code::DeadlineExceeded | Code::Unknown
-                        ) =>
-                    {
-                        last = s
-                    }
-                    Err(s) => return Err(s),
-                }
-            }
-            return Err(last);
+            return via_global_voter(ctx, &hops, msg, call).await.map(Err);
         };
         let cmd = Command {
             request_id: request_id.to_owned(),

@@ -8,15 +8,14 @@ use std::sync::Arc;
 use icc_proto::v1 as pb;
 use icc_proto::v1::policy_service_client::PolicyServiceClient;
 use icc_proto::v1::policy_service_server::PolicyService;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Request, Response, Status};
 
 use super::{PolicyRecord, Versioned};
 use crate::config::GLOBAL_GROUP;
 use crate::domain::Stamp;
-use crate::peers::PeerChannel;
 use crate::security::identity::Principal;
 use crate::security::model::{Permission, SecurityOp};
-use crate::security::rbac_service::commit_global;
+use crate::security::rbac_service::{commit_global, via_global_voter};
 use crate::services::{Hops, NodeCtx, status};
 
 /// tonic implementation of `icc.v1.PolicyService`.
@@ -107,43 +106,6 @@ impl PolicyApi {
     fn built_in(&self) -> PolicyRecord {
         self.ctx.topology.seed_policy().record
     }
-
-    /// Runs `call` against a global voter: this node's copy of the group doesn't exist.
-    async fn ask_global<M, R, Call, Fut>(
-        &self,
-        hops: &Hops,
-        msg: M,
-        call: Call,
-    ) -> Result<R, Status>
-    where
-        M: Clone,
-        Call: Fn(PolicyServiceClient<PeerChannel>, Request<M>) -> Fut,
-        Fut: Future<Output = Result<Response<R>, Status>>,
-    {
-        if hops.routed_from.is_some() {
-            return Err(Status::failed_precondition(
-                "group: this node does not host the global group and the request was already routed",
-            ));
-        }
-        let mut last = Status::unavailable("no global voter answered");
-        for node in self.ctx.topology.group_members(GLOBAL_GROUP) {
-            let req = self.ctx.onward_request(msg.clone(), hops, false);
-            let client = PolicyServiceClient::new(self.ctx.peers.channel(&node.addr)?);
-            match call(client, req).await {
-                Ok(r) => return Ok(r.into_inner()),
-                Err(s)
-                    if matches!(
-                        s.code(),
-                        Code::Unavailable | Code::DeadlineExceeded | Code::Unknown
-                    ) =>
-                {
-                    last = s
-                }
-                Err(s) => return Err(s),
-            }
-        }
-        Err(last)
-    }
 }
 
 #[tonic::async_trait]
@@ -167,9 +129,10 @@ impl PolicyService for PolicyApi {
                         Status::not_found(format!("version: no severity policy version {v}"))
                     })?,
                 None => {
-                    let got = self
-                        .ask_global(&hops, msg, |mut c, r| async move { c.get(r).await })
-                        .await?;
+                    let got = via_global_voter(&self.ctx, &hops, msg, |ch, r| async move {
+                        PolicyServiceClient::new(ch).get(r).await
+                    })
+                    .await?;
                     return Ok(self.ctx.reply(got));
                 }
             },
@@ -221,9 +184,10 @@ impl PolicyService for PolicyApi {
         let hops = Hops::of(&req);
         let msg = req.into_inner();
         let Some(global) = self.ctx.groups.get(GLOBAL_GROUP) else {
-            let got = self
-                .ask_global(&hops, msg, |mut c, r| async move { c.history(r).await })
-                .await?;
+            let got = via_global_voter(&self.ctx, &hops, msg, |ch, r| async move {
+                PolicyServiceClient::new(ch).history(r).await
+            })
+            .await?;
             return Ok(self.ctx.reply(got));
         };
         let mut versions = vec![version_pb(&self.built_in(), false)];

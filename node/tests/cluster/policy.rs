@@ -164,6 +164,37 @@ async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_de
     );
 }
 
+/// A cluster with an internal channel nobody listens on (its notifications stay pending, which
+/// is enough to see what was enqueued), once the global group has a leader.
+async fn with_dead_channel() -> Cluster {
+    let cluster = Cluster::start(Options {
+        extra_config:
+            "[[channel]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/hook\"\nformat = \"json\"\n"
+                .into(),
+        ..Options::default()
+    });
+    cluster.leader_of("global").await;
+    cluster
+}
+
+/// Applies `yaml` as version 1 and waits until every node of us-east uses it (whichever node
+/// proposes a declare copies its targets).
+async fn apply_everywhere(cluster: &Cluster, yaml: &str, reason: &str) {
+    let applied = cluster
+        .client()
+        .policy_apply(yaml, reason)
+        .await
+        .expect("apply");
+    assert_eq!(applied.version, 1);
+    for id in cluster.region_ids("us-east") {
+        let node = cluster.client_of(id);
+        wait_for("the test policy on every node", || async {
+            (node.policy_get(None).await.ok()?.version == 1).then_some(())
+        })
+        .await;
+    }
+}
+
 /// The texts of an incident's clock-breach events, in order.
 async fn breaches(client: &icc_client::Client, id: &str) -> Option<Vec<String>> {
     let t = client
@@ -191,17 +222,7 @@ async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
     let fast = TEMPLATE
         .replacen("status_update_every: 30m", "status_update_every: 2s", 1)
         .replacen("first_customer_notice: 15m", "first_customer_notice: 2s", 1);
-    client
-        .policy_apply(&fast, "short communication clocks for the test")
-        .await
-        .expect("apply");
-    for id in cluster.region_ids("us-east") {
-        let node = cluster.client_of(id);
-        wait_for("the test policy on every node", || async {
-            (node.policy_get(None).await.ok()?.version == 1).then_some(())
-        })
-        .await;
-    }
+    apply_everywhere(&cluster, &fast, "short communication clocks for the test").await;
     let inc = declare_sev1(&client, "nobody talks to customers").await;
     let sla = inc.sla.expect("clocks");
     assert_eq!(sla.status_update_every_ns, 2_000_000_000);
@@ -254,31 +275,14 @@ async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn standups_are_held_once_per_slot_across_a_leader_kill_and_remind_the_commander() {
-    let mut cluster = Cluster::start(Options {
-        // An internal channel nobody listens on: reminders stay pending, which is enough here.
-        extra_config:
-            "[[channel]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/hook\"\nformat = \"json\"\n"
-                .into(),
-        ..Options::default()
-    });
-    cluster.leader_of("global").await;
+    let mut cluster = with_dead_channel().await;
     let client = cluster.client();
     let fast = TEMPLATE.replacen(
         "standup: {every: 30m, time_box: 15m}",
         "standup: {every: 2s, time_box: 1s}",
         1,
     );
-    client
-        .policy_apply(&fast, "standups every two seconds for the test")
-        .await
-        .expect("apply");
-    for id in cluster.region_ids("us-east") {
-        let node = cluster.client_of(id);
-        wait_for("the test policy on every node", || async {
-            (node.policy_get(None).await.ok()?.version == 1).then_some(())
-        })
-        .await;
-    }
+    apply_everywhere(&cluster, &fast, "standups every two seconds for the test").await;
     let inc = declare_sev1(&client, "long outage").await;
     let standups = |texts: Vec<String>| -> Vec<String> {
         texts
@@ -340,13 +344,7 @@ async fn standups_are_held_once_per_slot_across_a_leader_kill_and_remind_the_com
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_guard_folds_escalation_pages_beyond_the_policy_limit() {
-    let cluster = Cluster::start(Options {
-        extra_config:
-            "[[channel]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/hook\"\nformat = \"json\"\n"
-                .into(),
-        ..Options::default()
-    });
-    cluster.leader_of("global").await;
+    let cluster = with_dead_channel().await;
     let client = cluster.client();
     let fast = TEMPLATE
         .replacen(
@@ -356,17 +354,7 @@ async fn the_page_guard_folds_escalation_pages_beyond_the_policy_limit() {
         )
         .replacen("max_pages: 5", "max_pages: 1", 1);
     assert_ne!(fast, TEMPLATE.replacen("max_pages: 5", "max_pages: 1", 1));
-    client
-        .policy_apply(&fast, "one page per hour for the test")
-        .await
-        .expect("apply");
-    for id in cluster.region_ids("us-east") {
-        let node = cluster.client_of(id);
-        wait_for("the test policy on every node", || async {
-            (node.policy_get(None).await.ok()?.version == 1).then_some(())
-        })
-        .await;
-    }
+    apply_everywhere(&cluster, &fast, "one page per hour for the test").await;
     let inc = declare_sev1(&client, "everything is on fire").await;
     let shown = wait_for("three escalation steps", || async {
         let i = client
