@@ -1,7 +1,8 @@
 //! ClockBreach: a communication clock ran out (no status update within the policy cadence, no
 //! customer notice within the policy milestone). Proposed only by the leader's escalator with
-//! request id `<id>/breach/<clock>/<due>`; apply checks against the command's stamp that the
-//! clock really ran out at that due time, so a late or repeated proposal records nothing.
+//! request id `<id>/breach/<clock>/<due>/v<version>`; apply checks against the command's stamp
+//! that the clock really ran out at that due time and that this slot was not recorded, so a
+//! late or repeated proposal records nothing.
 
 use super::apply::{changed, record};
 use super::{Clock, ClockBreach, DomainError, Effects, EventKind, Incident, Stamp, validate};

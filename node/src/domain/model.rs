@@ -289,7 +289,7 @@ impl Clock {
 }
 
 /// Record that a clock ran out (proposed by the leader's escalator with request id
-/// `<id>/breach/<clock>/<due>`, so each breach is recorded once across leader changes).
+/// `<id>/breach/<clock>/<due>/v<version>`; apply records each slot once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClockBreach {
     /// Which incident.
@@ -450,7 +450,7 @@ pub enum Op {
     Standup(Standup),
 }
 
-/// Standup number `n` of incident `id`, due at `due` (request id `<id>/standup/<n>`).
+/// Standup number `n` of incident `id`, due at `due` (request id `<id>/standup/<n>/v<version>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Standup {
     /// Which incident.

@@ -1,6 +1,7 @@
 //! Standup: a time-boxed standup of a SEV1/SEV2 incident is due at the policy cadence. Proposed
-//! only by the leader's escalator with request id `<id>/standup/<n>`, so each slot is recorded
-//! once across leader changes. Apply records a STANDUP event with the time box and enqueues a
+//! only by the leader's escalator with request id `<id>/standup/<n>/v<version>`; apply accepts
+//! only number `standups + 1` at its due slot, so each slot is recorded once across leader
+//! changes. Apply records a STANDUP event with the time box and enqueues a
 //! reminder to the commander on the internal channels; standups stop once the incident is
 //! resolved.
 

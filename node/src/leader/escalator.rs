@@ -1,7 +1,10 @@
 //! Leader work: escalate incidents whose SLA deadlines passed, and record communication clocks
 //! (status-update cadence, first customer notice) that ran out, with request id
-//! `<id>/breach/<clock>/<due>`: the due time names the slot, so each breach is recorded once
-//! across leader changes, and a status update that moved the clock on makes apply refuse it.
+//! `<id>/breach/<clock>/<due>/v<version>`, and hold due standups (`<id>/standup/<n>/v<version>`).
+//! Apply accepts a breach only for the clock's current, unrecorded slot and a standup only as
+//! the next number at its due slot, so each is recorded once across leader changes; the version
+//! (as for escalations) keeps a request id refused in a race (say, just before the incident was
+//! resolved) from being refused forever after a reopen.
 //!
 //! While this node leads a region's group, it compares each open incident's deadlines with the
 //! wall clock and proposes one `Escalate` step at a time with request id
@@ -104,7 +107,7 @@ async fn record_breaches(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64)
             clock,
             due,
         });
-        let rid = format!("{}/breach/{}/{due}", inc.id, clock.name());
+        let rid = format!("{}/breach/{}/{due}/v{}", inc.id, clock.name(), inc.version);
         match ctx.propose(group, &rid, op).await {
             Ok(_) => tracing::info!(incident = %inc.id, clock = clock.name(), "clock breached"),
             Err(Route::Leader(_)) => return false,
@@ -133,7 +136,11 @@ async fn hold_standup(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64) ->
         channels: ctx.topology.channels(),
     });
     match ctx
-        .propose(group, &format!("{}/standup/{n}", inc.id), op)
+        .propose(
+            group,
+            &format!("{}/standup/{n}/v{}", inc.id, inc.version),
+            op,
+        )
         .await
     {
         Ok(_) => tracing::info!(incident = %inc.id, n, "standup"),
