@@ -145,6 +145,15 @@ async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_de
     assert_eq!(code, Code::InvalidArgument, "{message}");
     assert!(message.starts_with("impact: no cell for"), "{message}");
 
+    // The apply is in the global group's audit chain, by its author.
+    let audit = admin.export_audit("global", 1).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "policy apply" && e.actor == "admin"),
+        "{audit:?}"
+    );
+
     // History: version 0 (built in) and 1, with author and reason.
     let history = node3.policy_history().await.expect("history").versions;
     let listed: Vec<(u64, &str, &str)> = history
