@@ -33,6 +33,7 @@ mod client;
 mod config;
 mod error;
 mod hlc;
+mod policy;
 mod rbac;
 mod retry;
 pub mod risk;

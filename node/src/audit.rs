@@ -102,6 +102,8 @@ fn actor(op: &Op) -> &str {
         Op::Security(s) => s.actor(),
         Op::RecordDelivery(_) => "icc-outbox",
         Op::WarRoom(w) => &w.author,
+        Op::ClockBreach(_) => "icc-clocks",
+        Op::Standup(_) => "icc-standups",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -171,5 +173,7 @@ fn action(op: &Op, applied: &Applied) -> String {
                 if w.restricted { " (restricted)" } else { "" }
             )
         }
+        Op::ClockBreach(c) => format!("{} clock breached on {id}", c.clock.name()),
+        Op::Standup(s) => format!("standup {} on {id}", s.n),
     }
 }

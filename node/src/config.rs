@@ -38,7 +38,8 @@ pub struct ClusterConfig {
     /// Explicit permissions to show restricted data of one jurisdiction to readers in another.
     #[serde(default)]
     pub exports: Vec<ExportRule>,
-    /// SLA targets per severity (defaults: SEV1 5 min / 1 h / 4 h ... SEV4 4 h / 3 d / 7 d).
+    /// SLA targets per severity over the built-in severity policy (version 0; see
+    /// `deploy/local/policy.yaml`); replicated versions applied with `icc policy apply` replace it.
     #[serde(default)]
     pub sla: Vec<SlaRule>,
     /// Where this node's TLS material is (or the explicit plaintext switch).
@@ -480,25 +481,14 @@ impl ClusterConfig {
             .collect()
     }
 
-    /// The SLA targets of `severity`: from the cluster file, else the built-in defaults.
-    pub fn sla_for(&self, severity: crate::domain::Severity) -> crate::domain::SlaTargets {
-        use crate::domain::Severity::*;
-        let name = severity.to_string();
-        let (ack, mitigate, resolve) = match self.sla.iter().find(|r| r.severity == name) {
-            Some(r) => (r.acknowledge_s, r.mitigate_s, r.resolve_s),
-            None => match severity {
-                Sev1 => (5 * 60, 3_600, 4 * 3_600),
-                Sev2 => (15 * 60, 4 * 3_600, 24 * 3_600),
-                Sev3 => (3_600, 24 * 3_600, 72 * 3_600),
-                Sev4 => (4 * 3_600, 72 * 3_600, 7 * 24 * 3_600),
-            },
-        };
-        let ns = |s: u64| s.saturating_mul(1_000_000_000);
-        crate::domain::SlaTargets {
-            acknowledge_ns: ns(ack),
-            mitigate_ns: ns(mitigate),
-            resolve_ns: ns(resolve),
+    /// Version 0 of the severity policy: the built-in default with `[[sla]]` targets over it
+    /// (the cluster file predates replicated policies; tests keep their short targets).
+    pub fn seed_policy(&self) -> crate::severity::Versioned {
+        let mut p = icc_proto::policy::SeverityPolicy::default();
+        for r in &self.sla {
+            p.override_sla(&r.severity, r.acknowledge_s, r.mitigate_s, r.resolve_s);
         }
+        crate::severity::Versioned::built_in(p)
     }
 
     /// True when restricted data of jurisdiction `home` may be shown to readers in `reader`.

@@ -18,3 +18,4 @@ pub mod raft;
 pub mod security;
 pub mod services;
 pub mod status_page;
+pub mod severity;

@@ -37,6 +37,7 @@ use crate::services::audit::AuditApi;
 use crate::services::cluster::ClusterApi;
 use crate::services::incidents::IncidentApi;
 use crate::services::{Group, HlcGate, NodeCtx};
+use icc_proto::v1::policy_service_server::PolicyServiceServer;
 use icc_proto::v1::policy_sync_service_server::PolicySyncServiceServer;
 use icc_proto::v1::rbac_service_server::RbacServiceServer;
 
@@ -81,7 +82,7 @@ pub async fn run(
             me.addr
         );
     }
-    let policy = PolicyHandle::new(topology.security.admins.clone());
+    let policy = PolicyHandle::new(topology.security.admins.clone(), topology.seed_policy());
 
     let db = db::open(&opts.data_dir.join("rocksdb")).context("opening storage")?;
     let offset = Duration::from_millis(opts.test_clock_offset_ms.unsigned_abs());
@@ -128,6 +129,7 @@ pub async fn run(
         groups,
         stopping: stop_rx.clone(),
         access: crate::access_log::AccessLog::new(db.clone()),
+        policy: policy.clone(),
     });
     for group in ctx.groups.values() {
         tokio::spawn(mark_recovered(group.clone()));
@@ -214,6 +216,10 @@ pub async fn run(
         ))
         .add_service(RbacServiceServer::with_interceptor(
             RbacApi::new(ctx.clone(), policy.clone()),
+            auth(Audience::Anyone),
+        ))
+        .add_service(PolicyServiceServer::with_interceptor(
+            crate::severity::service::PolicyApi::new(ctx.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(PolicySyncServiceServer::with_interceptor(

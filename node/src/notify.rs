@@ -60,6 +60,7 @@ pub fn render(inc: &Incident, n: &Notification) -> Result<Rendered, String> {
         NotificationKind::Declared => "declared",
         NotificationKind::StatusUpdate => "status_update",
         NotificationKind::Page => "page",
+        NotificationKind::Reminder => "reminder",
     };
     let ctx = context! {
         id => inc.id,

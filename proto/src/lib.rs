@@ -128,6 +128,8 @@ pub mod security {
     }
 }
 
+pub mod policy;
+
 /// The audit chain's hash, shared by the node that writes entries and every tool that checks
 /// them, so both compute it the same way.
 pub mod audit {

@@ -126,6 +126,61 @@ Examples:
     /// Create the cluster CA and issue node and client certificates (local files, no cluster needed)
     #[command(subcommand)]
     Certs(CertsCmd),
+    /// The severity policy: levels, SLA targets, cadences, the impact x exposure matrix, escalation
+    #[command(subcommand)]
+    Policy(PolicyCmd),
+}
+
+/// `icc policy ...`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCmd {
+    /// Print the current policy document (what the answering node uses), or one version
+    #[command(after_help = "\
+Version 0 is the built-in default, with the cluster file's [[sla]] targets over it.
+The printed document is a valid starting point for `icc policy apply`.
+
+Examples:
+  icc policy show > policy.yaml
+  icc policy show --version 2
+  icc -o json policy show          # the validated policy, durations in seconds")]
+    #[command(disable_version_flag = true)]
+    Show(PolicyShowArgs),
+    /// Validate a policy document and apply it as the next version (admin or global-commander)
+    #[command(after_help = "\
+The file is checked here first: every error names its line and the rule it breaks, e.g.
+  policy.yaml line 14: levels.sev1.acknowledge: must be a positive duration (zero or negative given)
+and nothing is sent until it is clean. The cluster checks it again.
+Incidents declared after the apply use the new targets; existing incidents keep theirs.
+A template with every field explained: deploy/local/policy.yaml.
+
+Examples:
+  icc policy apply -f policy.yaml --reason \"SEV2 acknowledge target to 10m after review\"
+  icc policy apply -f policy.yaml --check    # validate only")]
+    Apply(PolicyApplyArgs),
+    /// List every version: who applied it, when and why
+    History,
+}
+
+/// Arguments of `icc policy show`.
+#[derive(Debug, Args)]
+pub struct PolicyShowArgs {
+    /// A stored version instead of the current one
+    #[arg(long)]
+    pub version: Option<u64>,
+}
+
+/// Arguments of `icc policy apply`.
+#[derive(Debug, Args)]
+pub struct PolicyApplyArgs {
+    /// The policy document (YAML)
+    #[arg(short = 'f', long = "file", value_name = "POLICY.YAML")]
+    pub file: std::path::PathBuf,
+    /// Why it changes (recorded with the version and in the audit log)
+    #[arg(long, required_unless_present = "check")]
+    pub reason: Option<String>,
+    /// Only validate the file; send nothing
+    #[arg(long)]
+    pub check: bool,
 }
 
 /// `icc rbac ...`
@@ -138,7 +193,7 @@ Roles (permissions):
   responder         + incident.write (declare, ack, resolve, notes)
   specialist        same as responder
   regional-lead     + incident.command (severity, commander, close)
-  global-commander  + incident.declare-global
+  global-commander  + incident.declare-global, policy.apply
   auditor           incident.read, audit.read, cluster.read
   admin             everything (rbac.admin, cluster.admin, ...)
 A global incident's scope is `global`; a binding without --regions covers every region and global.
@@ -457,9 +512,17 @@ pub struct DeclareArgs {
     /// What is wrong, in a few words
     #[arg(long)]
     pub title: String,
-    /// sev1 (worst) .. sev4; also 1..4, any case
-    #[arg(long, value_parser = parse_severity)]
-    pub severity: Severity,
+    /// sev1 (worst) .. sev4; also 1..4, any case. Without it, --impact and --exposure let
+    /// the severity policy's matrix choose (the timeline names the cell)
+    #[arg(long, value_parser = parse_severity, required_unless_present = "impact")]
+    pub severity: Option<Severity>,
+    /// Business impact, a row of the policy's matrix (default policy: outage, degraded, minor)
+    #[arg(long, requires = "exposure", conflicts_with = "regions")]
+    pub impact: Option<String>,
+    /// Customer exposure, a column of the policy's matrix (default policy: all-customers,
+    /// some-customers, internal)
+    #[arg(long, requires = "impact")]
+    pub exposure: Option<String>,
     /// The affected service
     #[arg(long)]
     pub service: String,
@@ -602,6 +665,10 @@ pub struct TimelineAddArgs {
     /// from readers elsewhere.
     #[arg(long)]
     pub restricted: bool,
+    /// A status update: restarts the incident's status-update clock (the severity policy's
+    /// cadence, e.g. every 30 min for SEV1); a status change counts as one too.
+    #[arg(long)]
+    pub status_update: bool,
 }
 
 /// Arguments of `icc watch`.
@@ -687,6 +754,36 @@ mod tests {
     }
 
     #[test]
+    fn policy_commands_and_declare_by_matrix_parse() {
+        let show = Cli::try_parse_from(["icc", "policy", "show", "--version", "2"]);
+        match show.map(|c| c.command) {
+            Ok(Command::Policy(PolicyCmd::Show(a))) => assert_eq!(a.version, Some(2)),
+            other => panic!("{other:?}"),
+        }
+        let no_reason = Cli::try_parse_from(["icc", "policy", "apply", "-f", "p.yaml"]);
+        assert!(no_reason.is_err(), "a reason is required");
+        let check = Cli::try_parse_from(["icc", "policy", "apply", "-f", "p.yaml", "--check"]);
+        assert!(check.is_ok(), "{check:?}");
+        let base = [
+            "icc",
+            "incident",
+            "declare",
+            "--title",
+            "t",
+            "--service",
+            "s",
+        ];
+        assert!(
+            Cli::try_parse_from(base).is_err(),
+            "severity or impact needed"
+        );
+        let by_matrix = [&base[..], &["--impact", "outage", "--exposure", "internal"]].concat();
+        assert!(Cli::try_parse_from(by_matrix).is_ok());
+        let half = [&base[..], &["--impact", "outage"]].concat();
+        assert!(Cli::try_parse_from(half).is_err(), "impact needs exposure");
+    }
+
+    #[test]
     fn update_needs_a_field_and_a_reason() {
         let no_field = Cli::try_parse_from(["icc", "incident", "update", "x", "--reason", "r"]);
         assert!(no_field.is_err());
@@ -740,7 +837,9 @@ mod tests {
         assert_eq!(cli.output, Output::Json);
         assert_eq!(cli.timeout, Duration::from_secs(3));
         match cli.command {
-            Command::Incident(IncidentCmd::Declare(d)) => assert_eq!(d.severity, Severity::Sev2),
+            Command::Incident(IncidentCmd::Declare(d)) => {
+                assert_eq!(d.severity, Some(Severity::Sev2))
+            }
             other => panic!("{other:?}"),
         }
         assert!(

@@ -49,6 +49,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Bench(a) => super::bench::bench(ctx, a).await,
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
         Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,
+        Command::Policy(cmd) => super::policy_cmd::run(ctx, cmd).await,
         Command::Risk(RiskCmd::Export(a)) => super::risk::export(ctx, a).await,
     }
 }
@@ -140,11 +141,13 @@ fn served_note(ctx: &Ctx, served_by: Option<&icc_client::v1::ServedBy>, prefix: 
 }
 
 async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
+    // clap requires --impact (with --exposure) when --severity is absent.
+    let severity: i32 = a.severity.map_or(0, Into::into);
     if !a.regions.is_empty() {
         let req = DeclareGlobalIncidentRequest {
             request_id: String::new(),
             title: a.title,
-            severity: a.severity.into(),
+            severity,
             service: a.service,
             commander: a.commander.unwrap_or_default(),
             author: ctx.author.clone(),
@@ -166,7 +169,7 @@ async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
     let req = DeclareIncidentRequest {
         request_id: String::new(),
         title: a.title,
-        severity: a.severity.into(),
+        severity,
         service: a.service,
         commander: a.commander.unwrap_or_default(),
         author: ctx.author.clone(),
@@ -174,6 +177,8 @@ async fn declare(ctx: &Ctx, a: DeclareArgs) -> Result<(), Failure> {
         parent_id: String::new(),
         details: a.details.unwrap_or_default(),
         customer_ids: a.customer_ids,
+        impact: a.impact.unwrap_or_default(),
+        exposure: a.exposure.unwrap_or_default(),
     };
     let resp = ctx
         .client
@@ -376,6 +381,7 @@ async fn timeline_add(ctx: &Ctx, a: TimelineAddArgs) -> Result<(), Failure> {
         author: ctx.author.clone(),
         text: a.text,
         restricted: a.restricted,
+        status_update: a.status_update,
     };
     let resp = ctx
         .client

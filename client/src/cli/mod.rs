@@ -6,6 +6,7 @@ mod bench;
 mod certs_cmd;
 mod commands;
 mod parse;
+mod policy_cmd;
 mod rbac_cmd;
 mod render;
 mod risk;

@@ -37,6 +37,8 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::ActionAdded => "action_added",
         EventKind::ActionChanged => "action_changed",
         EventKind::DecisionRecorded => "decision_recorded",
+        EventKind::ClockBreached => "clock_breached",
+        EventKind::Standup => "standup",
     }
 }
 
@@ -128,6 +130,22 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "roles": i.roles.iter().map(|r| (r.role.clone(), Value::from(r.person.clone()))).collect::<serde_json::Map<_, _>>(),
             "notifications": i.notifications.iter().map(|n| notification_json(&i.id, n)).collect::<Vec<_>>(),
             "war_room": super::warroom::war_room_json(i.war_room.as_ref()),
+            "policy_version": i.policy_version,
+            "sla": i.sla.as_ref().map(|s| json!({
+                "acknowledge_by_ns": s.acknowledge_by_ns,
+                "mitigate_by_ns": s.mitigate_by_ns,
+                "resolve_by_ns": s.resolve_by_ns,
+                "status_update_by_ns": s.status_update_by_ns,
+                "status_update_every_ns": s.status_update_every_ns,
+                "status_update_breached": s.status_update_breached,
+                "customer_notice_by_ns": s.customer_notice_by_ns,
+                "customer_notice_met_ns": s.customer_notice_met_ns,
+                "customer_notice_breached": s.customer_notice_breached,
+                "standup_next_ns": s.standup_next_ns,
+                "standup_every_ns": s.standup_every_ns,
+                "standup_time_box_ns": s.standup_time_box_ns,
+                "standups": s.standups,
+            })),
             "redaction": i.redaction.as_ref().map(|r| json!({
                 "home_jurisdiction": r.home_jurisdiction,
                 "reader_jurisdiction": r.reader_jurisdiction,
@@ -390,6 +408,13 @@ pub fn incident_detail(i: &Incident) -> String {
                 t.row([label.to_string(), sla_clock(by, done(reached))]);
             }
         }
+        for (label, clock) in communication_clocks(i.status(), sla) {
+            t.row([label.to_string(), clock]);
+        }
+        t.row([
+            "POLICY".to_string(),
+            format!("severity policy v{}", i.policy_version),
+        ]);
     }
     if !i.details.is_empty() {
         t.row(["DETAILS".to_string(), one_line(&i.details)]);
@@ -442,6 +467,85 @@ pub fn now_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
+/// The status-update and first-customer-notice clocks, as rows: time left, "met" or "BREACHED".
+fn communication_clocks(
+    status: icc_proto::v1::Status,
+    sla: &icc_proto::v1::SlaDeadlines,
+) -> Vec<(&'static str, String)> {
+    let open = (status as i32) < icc_proto::v1::Status::Resolved as i32;
+    let mut rows = Vec::new();
+    if sla.status_update_every_ns != 0 {
+        let every = humantime::format_duration(std::time::Duration::from_secs(
+            sla.status_update_every_ns / 1_000_000_000,
+        ));
+        let clock = if !open {
+            format!(
+                "- (stopped: {}; every {every} while open)",
+                status_word(status)
+            )
+        } else {
+            with_note(
+                sla_clock(sla.status_update_by_ns, false),
+                &format!("every {every}; `icc timeline add ID --status-update --text ...`"),
+            )
+        };
+        rows.push(("NEXT STATUS UPDATE", clock));
+    }
+    if sla.customer_notice_by_ns != 0 {
+        let clock = if sla.customer_notice_met_ns != 0 {
+            let met = utc(Some(&Hlc {
+                wall_ns: sla.customer_notice_met_ns,
+                logical: 0,
+                node_id: 0,
+            }));
+            let late = sla.customer_notice_met_ns > sla.customer_notice_by_ns;
+            format!(
+                "met at {met}{}",
+                if late { " (late: BREACHED)" } else { "" }
+            )
+        } else if sla.customer_notice_breached {
+            format!(
+                "{} (no customer notice sent)",
+                sla_clock(sla.customer_notice_by_ns, false)
+            )
+        } else if !open {
+            "- (none sent before resolution)".to_string()
+        } else {
+            sla_clock(sla.customer_notice_by_ns, false)
+        };
+        rows.push(("FIRST CUSTOMER NOTICE", clock));
+    }
+    if sla.standup_every_ns != 0 {
+        let secs = |ns: u64| {
+            humantime::format_duration(std::time::Duration::from_secs(ns / 1_000_000_000))
+        };
+        let cadence = format!(
+            "every {}, time box {}; {} held",
+            secs(sla.standup_every_ns),
+            secs(sla.standup_time_box_ns),
+            sla.standups
+        );
+        let clock = if open {
+            with_note(
+                sla_clock(sla.standup_next_ns, false).replace("BREACHED", "due"),
+                &cadence,
+            )
+        } else {
+            format!("- (stopped: {}; {cadence})", status_word(status))
+        };
+        rows.push(("NEXT STANDUP", clock));
+    }
+    rows
+}
+
+/// `clock` with `note` inside its closing parenthesis: `T (5s left; note)`.
+fn with_note(clock: String, note: &str) -> String {
+    match clock.strip_suffix(')') {
+        Some(open) => format!("{open}; {note})"),
+        None => format!("{clock} ({note})"),
+    }
 }
 
 /// One SLA deadline: its UTC time and, unless met, the time left or how long it is overdue.

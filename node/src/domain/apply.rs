@@ -3,8 +3,8 @@
 use std::io;
 
 use super::{
-    Applied, Command, CommandResult, Incident, Op, TimelineEvent, declare, escalate, link, note,
-    outbox, update, validate, warroom,
+    Applied, Command, CommandResult, Incident, Op, TimelineEvent, clock, declare, escalate, link,
+    note, outbox, standup, update, validate, warroom,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -29,6 +29,22 @@ pub struct Effects {
     pub events: Vec<TimelineEvent>,
     /// The new value of the incident sequence, when the command consumed one.
     pub next_sequence: Option<u64>,
+}
+
+/// The effects of a change to an existing incident: stamped and versioned with the command.
+pub(super) fn changed(
+    mut incident: Incident,
+    events: Vec<TimelineEvent>,
+    stamp: super::Stamp,
+    index: u64,
+) -> Effects {
+    incident.updated_at = stamp;
+    incident.version = index;
+    Effects {
+        incident,
+        events,
+        next_sequence: None,
+    }
 }
 
 /// The outcome of applying one command.
@@ -94,6 +110,14 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => warroom::apply(w, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: w.id.clone() }),
         },
+        Op::ClockBreach(c) => match view.incident(&c.id)? {
+            Some(current) => clock::apply(c, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: c.id.clone() }),
+        },
+        Op::Standup(s) => match view.incident(&s.id)? {
+            Some(current) => standup::apply(s, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: s.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -124,6 +148,8 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         }),
         Op::RecordDelivery(r) => outbox::check(r),
         Op::WarRoom(w) => warroom::check(w),
+        Op::ClockBreach(c) => clock::check(c),
+        Op::Standup(s) => standup::check(s),
     }
 }
 

@@ -101,6 +101,8 @@ fn declare_op() -> Op {
         customer_ids: Vec::new(),
         sla: Default::default(),
         channels: Vec::new(),
+        policy_version: 0,
+        classified_by: String::new(),
     })
 }
 
@@ -296,6 +298,7 @@ fn validation_rules_name_the_field() {
                 author: "a".into(),
                 text: String::new(),
                 restricted: false,
+                status_update: false,
             }),
             "text",
         ),
@@ -305,6 +308,7 @@ fn validation_rules_name_the_field() {
                 author: "a".into(),
                 text: "x".into(),
                 restricted: false,
+                status_update: false,
             }),
             "id",
         ),
@@ -452,6 +456,7 @@ fn closed_incident_accepts_only_notes() {
         author: "carol".into(),
         text: "review done".into(),
         restricted: false,
+        status_update: false,
     });
     let a = s.run(&cmd("n", 20, note), 20).expect("annotation");
     assert_eq!(a.events[0].kind, EventKind::Note);
@@ -474,6 +479,7 @@ fn same_log_gives_same_state() {
                 author: "x".into(),
                 text: "y".into(),
                 restricted: false,
+                status_update: false,
             }),
         ),
         cmd("a", 6, declare_op()),
@@ -590,6 +596,7 @@ fn a_restricted_note_is_recorded_as_restricted() {
         author: "dpo".into(),
         text: "customer 42 affected".into(),
         restricted: true,
+        status_update: false,
     });
     let a = s.run(&cmd("r", 2, op), 2).expect("note");
     assert!(a.events[0].restricted);
@@ -617,6 +624,7 @@ fn sla_deadlines_come_from_the_command_and_tiers_follow_missed_deadlines() {
         acknowledge_ns: 2_000_000_000,
         mitigate_ns: 60_000_000_000,
         resolve_ns: 0,
+        ..Default::default()
     };
     let inc = s
         .run(&cmd("d", 1_000, Op::Declare(d)), 1)
@@ -818,3 +826,262 @@ fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
 
 #[path = "warroom_tests.rs"]
 mod warroom;
+fn breach(id: &str, clock: crate::domain::Clock, due: u64) -> Op {
+    Op::ClockBreach(crate::domain::ClockBreach {
+        id: id.to_owned(),
+        clock,
+        due,
+    })
+}
+
+#[test]
+fn a_status_update_clock_breaches_once_per_slot_and_a_status_update_moves_it_on() {
+    use crate::domain::Clock;
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        status_update_ns: 10_000_000_000,
+        first_customer_notice_ns: 5_000_000_000,
+        ..Default::default()
+    };
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    let id = inc.id.clone();
+    let due = inc.deadlines.status_update_by;
+    assert_eq!(due, 11_000 * 1_000_000);
+    let notice = inc.deadlines.customer_notice_by;
+    assert_eq!(notice, 6_000 * 1_000_000);
+    assert_eq!(
+        inc.next_escalation_at(),
+        Some(notice),
+        "the due index names the earliest clock"
+    );
+
+    let early = s
+        .run(&cmd("b0", 2_000, breach(&id, Clock::StatusUpdate, due)), 2)
+        .expect_err("not run out yet");
+    assert!(matches!(early, DomainError::Precondition { field, .. } if field == "due"));
+
+    let rid = format!("{id}/breach/status-update/{due}");
+    let applied = s
+        .run(&cmd(&rid, 12_000, breach(&id, Clock::StatusUpdate, due)), 3)
+        .expect("breach");
+    assert_eq!(applied.events.len(), 1);
+    assert_eq!(applied.events[0].kind, EventKind::ClockBreached);
+    assert!(
+        applied.events[0].text.starts_with("status update overdue"),
+        "{}",
+        applied.events[0].text
+    );
+    // The same slot again (another leader, another request id) records nothing.
+    s.run(
+        &cmd("other", 12_500, breach(&id, Clock::StatusUpdate, due)),
+        4,
+    )
+    .expect_err("recorded already");
+    assert_eq!(
+        s.incidents[&id]
+            .deadlines
+            .clock_due(Status::Triggered, Clock::StatusUpdate),
+        None
+    );
+
+    // A status update restarts the clock a cadence later.
+    let note = Op::Note(Note {
+        id: id.clone(),
+        author: "alice".into(),
+        text: "rolling back".into(),
+        restricted: false,
+        status_update: true,
+    });
+    let applied = s.run(&cmd("n", 13_000, note), 5).expect("note");
+    assert_eq!(applied.events[0].text, "status update: rolling back");
+    assert_eq!(
+        applied.incident.deadlines.status_update_by,
+        23_000 * 1_000_000
+    );
+
+    // The customer notice: breached once.
+    let rid = format!("{id}/breach/customer-notice/{notice}");
+    s.run(
+        &cmd(&rid, 14_000, breach(&id, Clock::CustomerNotice, notice)),
+        6,
+    )
+    .expect("breach");
+    s.run(
+        &cmd("again", 14_000, breach(&id, Clock::CustomerNotice, notice)),
+        7,
+    )
+    .expect_err("once");
+}
+
+#[test]
+fn a_customer_notification_meets_the_customer_notice_milestone() {
+    use crate::domain::{Audience, Channel, ChannelFormat, Clock};
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        first_customer_notice_ns: 5_000_000_000,
+        ..Default::default()
+    };
+    d.channels = vec![Channel {
+        name: "status-page".into(),
+        url: "http://127.0.0.1:1/hook".into(),
+        format: ChannelFormat::Json,
+        audience: Audience::Customer,
+    }];
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    assert_eq!(inc.deadlines.customer_notice_met, 1_000 * 1_000_000);
+    assert_eq!(
+        inc.deadlines
+            .clock_due(Status::Triggered, Clock::CustomerNotice),
+        None
+    );
+    s.run(
+        &cmd(
+            "b",
+            9_000,
+            breach(
+                &inc.id,
+                Clock::CustomerNotice,
+                inc.deadlines.customer_notice_by,
+            ),
+        ),
+        2,
+    )
+    .expect_err("met: nothing to breach");
+}
+
+#[test]
+fn standups_are_numbered_recorded_once_per_slot_remind_internally_and_stop_when_resolved() {
+    use crate::domain::{Audience, Channel, ChannelFormat, NotificationKind, Standup};
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        standup_every_ns: 10_000_000_000,
+        standup_time_box_ns: 5_000_000_000,
+        ..Default::default()
+    };
+    let channel = |name: &str, audience| Channel {
+        name: name.into(),
+        url: "http://127.0.0.1:1/hook".into(),
+        format: ChannelFormat::Json,
+        audience,
+    };
+    let channels = vec![
+        channel("ops", Audience::Internal),
+        channel("public", Audience::Customer),
+    ];
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    let id = inc.id.clone();
+    let first = inc.deadlines.standup_next;
+    assert_eq!(first, 11_000 * 1_000_000);
+    let standup = |n, due| {
+        Op::Standup(Standup {
+            id: id.clone(),
+            n,
+            due,
+            channels: channels.clone(),
+        })
+    };
+    s.run(&cmd("early", 5_000, standup(1, first)), 2)
+        .expect_err("not due yet");
+    let rid = format!("{id}/standup/1");
+    // The leader was away for a while: one standup, and the next slot is after now.
+    let applied = s
+        .run(&cmd(&rid, 35_000, standup(1, first)), 3)
+        .expect("standup 1");
+    assert_eq!(applied.events[0].kind, EventKind::Standup);
+    assert!(
+        applied.events[0]
+            .text
+            .starts_with("standup 1 (sev2): time box 5s"),
+        "{}",
+        applied.events[0].text
+    );
+    let inc = &applied.incident;
+    assert_eq!(inc.deadlines.standups, 1);
+    assert_eq!(inc.deadlines.standup_next, 41_000 * 1_000_000);
+    let reminders: Vec<_> = inc
+        .notifications
+        .iter()
+        .filter(|n| n.kind == NotificationKind::Reminder)
+        .map(|n| n.channel.name.as_str())
+        .collect();
+    assert_eq!(reminders, ["ops"], "reminders go to internal channels only");
+    s.run(&cmd("dup", 36_000, standup(1, first)), 4)
+        .expect_err("slot 1 is recorded");
+
+    let resolved = s
+        .run(&cmd("r", 37_000, status_to(&id, Status::Resolved)), 5)
+        .expect("resolve")
+        .incident;
+    assert_eq!(resolved.deadlines.standup_due(resolved.status), None);
+    s.run(&cmd("late", 50_000, standup(2, 41_000 * 1_000_000)), 6)
+        .expect_err("no standups once resolved");
+}
+
+#[test]
+fn the_page_guard_folds_escalation_pages_beyond_its_limit_per_window() {
+    use crate::domain::{Audience, Channel, ChannelFormat, NotificationKind};
+    let mut s = MemState::default();
+    let mut d = declare_fields();
+    d.sla = crate::domain::SlaTargets {
+        max_pages: 1,
+        page_window_ns: 60_000_000_000,
+        ..Default::default()
+    };
+    let inc = s
+        .run(&cmd("d", 1_000, Op::Declare(d)), 1)
+        .expect("declare")
+        .incident;
+    let paging = |id: &str, tier| {
+        Op::Escalate(crate::domain::Escalate {
+            channels: vec![Channel {
+                name: "ops".into(),
+                url: "http://127.0.0.1:1/hook".into(),
+                format: ChannelFormat::Json,
+                audience: Audience::Internal,
+            }],
+            ..match escalate_op(id, tier) {
+                Op::Escalate(e) => e,
+                _ => unreachable!("escalate_op builds an Escalate"),
+            }
+        })
+    };
+    let pages = |inc: &crate::domain::Incident| {
+        inc.notifications
+            .iter()
+            .filter(|n| n.kind == NotificationKind::Page)
+            .count()
+    };
+    let a = s
+        .run(&cmd("e2", 2_000, paging(&inc.id, 2)), 2)
+        .expect("tier 2");
+    assert_eq!(pages(&a.incident), 1);
+    let b = s
+        .run(&cmd("e3", 3_000, paging(&inc.id, 3)), 3)
+        .expect("tier 3");
+    assert_eq!(b.incident.escalation_tier, 3, "the tier moves on");
+    assert_eq!(pages(&b.incident), 1, "but the page is folded");
+    assert!(
+        b.events[0].text.ends_with(
+            "(page folded: 1 escalation page(s) within 1m already; the policy allows 1 per 1m)"
+        ),
+        "{}",
+        b.events[0].text
+    );
+    // After the window, pages flow again.
+    let c = s
+        .run(&cmd("e4", 70_000, paging(&inc.id, 4)), 4)
+        .expect("tier 4");
+    assert_eq!(pages(&c.incident), 2);
+}

@@ -98,6 +98,7 @@ pub(super) fn apply(
         notifications: Vec::new(),
         roles: Default::default(),
         war_room: Default::default(),
+        policy_version: d.policy_version,
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -106,6 +107,9 @@ pub(super) fn apply(
     );
     if !d.parent_id.is_empty() {
         text.push_str(&format!(" (part of {})", d.parent_id));
+    }
+    if !d.classified_by.is_empty() {
+        text.push_str(&format!(" (severity from {})", d.classified_by));
     }
     super::outbox::enqueue(
         &mut incident,
@@ -142,6 +146,15 @@ fn deadlines(stamp: Stamp, sla: SlaTargets) -> Deadlines {
         acknowledge_by: at(sla.acknowledge_ns),
         mitigate_by: at(sla.mitigate_ns),
         resolve_by: at(sla.resolve_ns),
+        status_update_by: at(sla.status_update_ns),
+        status_update_every: sla.status_update_ns,
+        customer_notice_by: at(sla.first_customer_notice_ns),
+        standup_next: at(sla.standup_every_ns),
+        standup_every: sla.standup_every_ns,
+        standup_time_box: sla.standup_time_box_ns,
+        max_pages: sla.max_pages,
+        page_window: sla.page_window_ns,
+        ..Deadlines::default()
     }
 }
 
@@ -163,6 +176,8 @@ pub(super) fn apply_global(
         customer_ids: Vec::new(),
         sla: SlaTargets::default(),
         channels: Vec::new(),
+        policy_version: 0,
+        classified_by: String::new(),
     };
     let mut effects = apply(&as_regional, stamp, index, sequence)?;
     effects.incident.children = d

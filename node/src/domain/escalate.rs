@@ -2,7 +2,7 @@
 //! leader's escalator with request id `<id>/escalate/<tier>/v<version>`, so each step is
 //! applied once even when leaders change at the deadline.
 
-use super::apply::record;
+use super::apply::{changed, record};
 use super::{DomainError, Effects, Escalate, EventKind, Incident, Stamp, Status, validate};
 
 /// Checks the fields of an escalate request.
@@ -39,20 +39,25 @@ pub(super) fn apply(
     }
     inc.escalation_tier = e.tier;
     let mut events = Vec::with_capacity(1);
-    let text = format!(
+    let mut text = format!(
         "escalated to tier {} ({}): {}",
         e.tier,
         tier_name(e.tier),
         e.reason
     );
-    let page = format!("{}: {text}", inc.id);
-    super::outbox::enqueue(
-        &mut inc,
-        &e.channels,
-        super::NotificationKind::Page,
-        &page,
-        stamp,
-    );
+    match over_escalated(&inc, stamp) {
+        Some(why) => text.push_str(&format!(" (page folded: {why})")),
+        None => {
+            let page = format!("{}: {text}", inc.id);
+            super::outbox::enqueue(
+                &mut inc,
+                &e.channels,
+                super::NotificationKind::Page,
+                &page,
+                stamp,
+            );
+        }
+    }
     record(
         &mut inc,
         &mut events,
@@ -61,12 +66,32 @@ pub(super) fn apply(
         text,
         stamp,
     );
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
+    Ok(changed(inc, events, stamp, index))
+}
+
+/// The over-escalation guard: why this escalation must not page, if the incident already had
+/// `max_pages` escalation pages within the window before `stamp`. Pages are counted from the
+/// outbox (one page = the entries one escalation enqueued), so folded escalations do not count.
+fn over_escalated(inc: &Incident, stamp: Stamp) -> Option<String> {
+    let dl = &inc.deadlines;
+    if dl.max_pages == 0 || dl.page_window == 0 {
+        return None;
+    }
+    let since = stamp.wall_ns.saturating_sub(dl.page_window);
+    let mut pages: Vec<u64> = inc
+        .notifications
+        .iter()
+        .filter(|n| n.kind == super::NotificationKind::Page && n.created_at.wall_ns > since)
+        .map(|n| n.created_at.wall_ns)
+        .collect();
+    pages.dedup();
+    let window = icc_proto::policy::format_secs(dl.page_window / 1_000_000_000);
+    (pages.len() >= dl.max_pages as usize).then(|| {
+        format!(
+            "{} escalation page(s) within {window} already; the policy allows {} per {window}",
+            pages.len(),
+            dl.max_pages
+        )
     })
 }
 

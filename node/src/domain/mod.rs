@@ -9,11 +9,13 @@ mod model;
 pub mod validate;
 
 mod apply;
+mod clock;
 mod declare;
 mod escalate;
 mod link;
 mod note;
 mod outbox;
+mod standup;
 mod update;
 mod warroom;
 
@@ -22,9 +24,9 @@ pub use declare::GLOBAL_PREFIX;
 pub use error::DomainError;
 pub use escalate::tier_name;
 pub use model::{
-    Applied, ChildLink, Command, CommandResult, Deadlines, Declare, DeclareGlobal, Escalate,
-    EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp, Status, TimelineEvent,
-    Update,
+    Applied, ChildLink, Clock, ClockBreach, Command, CommandResult, Deadlines, Declare,
+    DeclareGlobal, Escalate, EventKind, Incident, LinkChild, Note, Op, Severity, SlaTargets, Stamp,
+    Standup, Status, TimelineEvent, Update,
 };
 pub use outbox::{
     Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,

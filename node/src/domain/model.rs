@@ -121,6 +121,10 @@ pub enum EventKind {
     ActionChanged,
     /// War room: a decision was recorded with its rationale.
     DecisionRecorded,
+    /// A communication clock (status-update cadence, first customer notice) ran out.
+    ClockBreached,
+    /// A time-boxed standup was due: recorded with its time box, the commander reminded.
+    Standup,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -133,6 +137,24 @@ pub struct SlaTargets {
     pub mitigate_ns: u64,
     /// Time to resolve.
     pub resolve_ns: u64,
+    /// Status-update cadence: one is due this long after the previous one (or declaration).
+    #[serde(default)]
+    pub status_update_ns: u64,
+    /// The first customer-facing notice is due this long after declaration.
+    #[serde(default)]
+    pub first_customer_notice_ns: u64,
+    /// Standup cadence (0: no standups for this severity).
+    #[serde(default)]
+    pub standup_every_ns: u64,
+    /// Time box of each standup.
+    #[serde(default)]
+    pub standup_time_box_ns: u64,
+    /// Over-escalation guard: at most this many escalation pages per window (0: no guard).
+    #[serde(default)]
+    pub max_pages: u32,
+    /// The guard's window.
+    #[serde(default)]
+    pub page_window_ns: u64,
 }
 
 /// An incident's SLA deadlines, wall-clock ns since the UTC epoch (0: none).
@@ -144,6 +166,43 @@ pub struct Deadlines {
     pub mitigate_by: u64,
     /// Resolve by.
     pub resolve_by: u64,
+    /// The next status update is due by (0: no cadence). A status update moves it on.
+    #[serde(default)]
+    pub status_update_by: u64,
+    /// The status-update cadence, ns (0: none).
+    #[serde(default)]
+    pub status_update_every: u64,
+    /// The `status_update_by` whose breach was recorded (equal to it: recorded, not due again
+    /// until a status update moves the clock on).
+    #[serde(default)]
+    pub status_update_breached: u64,
+    /// The first customer notice is due by (0: no milestone).
+    #[serde(default)]
+    pub customer_notice_by: u64,
+    /// When a customer-audience notification was first enqueued (0: not yet).
+    #[serde(default)]
+    pub customer_notice_met: u64,
+    /// The customer-notice breach was recorded.
+    #[serde(default)]
+    pub customer_notice_breached: bool,
+    /// The next standup is due at (0: no standups).
+    #[serde(default)]
+    pub standup_next: u64,
+    /// Standup cadence, ns.
+    #[serde(default)]
+    pub standup_every: u64,
+    /// Standup time box, ns.
+    #[serde(default)]
+    pub standup_time_box: u64,
+    /// Standups recorded so far (the next is number `standups + 1`).
+    #[serde(default)]
+    pub standups: u32,
+    /// Over-escalation guard: at most this many escalation pages per window (0: no guard).
+    #[serde(default)]
+    pub max_pages: u32,
+    /// The guard's window, ns.
+    #[serde(default)]
+    pub page_window: u64,
 }
 
 impl Deadlines {
@@ -175,8 +234,78 @@ impl Deadlines {
         .collect();
         pending.sort_unstable();
         // due_tier = 1 + (deadlines passed): above `tier` once the tier-th deadline has passed.
-        pending.get(usize::try_from(tier - 1).ok()?).copied()
+        let escalation = pending.get(usize::try_from(tier - 1).ok()?).copied();
+        [
+            escalation,
+            self.clock_due(status, Clock::StatusUpdate),
+            self.clock_due(status, Clock::CustomerNotice),
+            self.standup_due(status),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
+
+    /// A status update was given at `stamp`: the next one is due a cadence later (while the
+    /// incident is open and has a cadence).
+    pub fn status_update_given(&mut self, status: Status, stamp: Stamp) {
+        if self.status_update_every != 0 && status < Status::Resolved {
+            self.status_update_by = stamp.wall_ns.saturating_add(self.status_update_every);
+        }
+    }
+
+    /// When the next standup is due, while the incident is open and has standups.
+    pub fn standup_due(&self, status: Status) -> Option<u64> {
+        (status < Status::Resolved && self.standup_next != 0).then_some(self.standup_next)
+    }
+
+    /// When `clock` runs out for an incident in `status`, if it still can: open, a target
+    /// set, not met, and its breach not yet recorded.
+    pub fn clock_due(&self, status: Status, clock: Clock) -> Option<u64> {
+        if status >= Status::Resolved {
+            return None;
+        }
+        match clock {
+            Clock::StatusUpdate => (self.status_update_by != 0
+                && self.status_update_breached != self.status_update_by)
+                .then_some(self.status_update_by),
+            Clock::CustomerNotice => (self.customer_notice_by != 0
+                && self.customer_notice_met == 0
+                && !self.customer_notice_breached)
+                .then_some(self.customer_notice_by),
+        }
+    }
+}
+
+/// The communication clocks tracked besides the SLA deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Clock {
+    /// A status update (a note marked as one, or a status change) is due at the policy cadence.
+    StatusUpdate,
+    /// The first customer-audience notification is due within the policy milestone.
+    CustomerNotice,
+}
+
+impl Clock {
+    /// The name in request ids and messages (`status-update`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::StatusUpdate => "status-update",
+            Clock::CustomerNotice => "customer-notice",
+        }
+    }
+}
+
+/// Record that a clock ran out (proposed by the leader's escalator with request id
+/// `<id>/breach/<clock>/<due>/v<version>`; apply records each slot once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockBreach {
+    /// Which incident.
+    pub id: String,
+    /// Which clock.
+    pub clock: Clock,
+    /// The due time that passed (wall ns): names the slot.
+    pub due: u64,
 }
 
 /// One entry in an incident's timeline.
@@ -252,6 +381,9 @@ pub struct Incident {
     /// War room: current status, actions and decisions.
     #[serde(default, skip_serializing_if = "super::WarRoom::is_empty")]
     pub war_room: super::WarRoom,
+    /// The severity policy version whose targets set the deadlines (0: the built-in default).
+    #[serde(default)]
+    pub policy_version: u64,
 }
 
 impl Incident {
@@ -297,6 +429,8 @@ impl fmt::Display for Command {
             Op::Security(s) => s.describe(),
             Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
             Op::WarRoom(w) => format!("war room {}", w.id),
+            Op::ClockBreach(c) => format!("{} clock breached on {}", c.clock.name(), c.id),
+            Op::Standup(s) => format!("standup {} on {}", s.n, s.id),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -324,6 +458,24 @@ pub enum Op {
     RecordDelivery(super::RecordDelivery),
     /// Change the war room: post a status, add or change an action, record a decision.
     WarRoom(super::WarRoomChange),
+    /// Record that a communication clock ran out (proposed by the leader's escalator).
+    ClockBreach(ClockBreach),
+    /// Record a due standup and remind the commander (proposed by the leader's escalator).
+    Standup(Standup),
+}
+
+/// Standup number `n` of incident `id`, due at `due` (request id `<id>/standup/<n>/v<version>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standup {
+    /// Which incident.
+    pub id: String,
+    /// Its number, from 1.
+    pub n: u32,
+    /// When it was due (wall ns).
+    pub due: u64,
+    /// Channels for the reminder (internal ones are used), from the proposing node.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -351,6 +503,8 @@ impl Op {
             Op::Escalate(e) => Some(&e.id),
             Op::RecordDelivery(r) => Some(&r.id),
             Op::WarRoom(w) => Some(&w.id),
+            Op::ClockBreach(c) => Some(&c.id),
+            Op::Standup(s) => Some(&s.id),
         }
     }
 }
@@ -385,6 +539,13 @@ pub struct Declare {
     /// Channels to notify, from the proposing node's configuration.
     #[serde(default)]
     pub channels: Vec<super::Channel>,
+    /// The severity policy version `sla` came from, copied by the proposing node.
+    #[serde(default)]
+    pub policy_version: u64,
+    /// When the policy's impact x exposure matrix chose the severity: which cell, for the
+    /// timeline (`policy v3 matrix: outage x all-customers`); empty when a person chose it.
+    #[serde(default)]
+    pub classified_by: String,
 }
 
 /// Declare a global incident over `regions`; it gets the id `global-<sequence>`.
@@ -456,6 +617,9 @@ pub struct Note {
     /// Restricted note: kept in the home jurisdiction, withheld from other readers.
     #[serde(default)]
     pub restricted: bool,
+    /// A status update: it moves the status-update clock on.
+    #[serde(default)]
+    pub status_update: bool,
 }
 
 /// What an accepted command did: the incident after it and the events it recorded.

@@ -18,12 +18,18 @@ pub(super) fn apply(
     index: u64,
 ) -> Result<Effects, DomainError> {
     let mut events = Vec::with_capacity(1);
+    let text = if n.status_update {
+        inc.deadlines.status_update_given(inc.status, stamp);
+        format!("status update: {}", n.text)
+    } else {
+        n.text.clone()
+    };
     record(
         &mut inc,
         &mut events,
         EventKind::Note,
         author_or_unknown(&n.author),
-        n.text.clone(),
+        text,
         stamp,
     );
     if let Some(e) = events.last_mut() {

@@ -50,6 +50,8 @@ pub enum NotificationKind {
     StatusUpdate,
     /// An escalation page (an SLA deadline was missed).
     Page,
+    /// A reminder to the commander (a standup is due); internal channels only.
+    Reminder,
 }
 
 /// Delivery state of one notification.
@@ -117,7 +119,8 @@ pub(super) fn enqueue(
     stamp: Stamp,
 ) {
     for c in channels {
-        if c.audience == Audience::Customer && kind == NotificationKind::Page {
+        let internal_only = matches!(kind, NotificationKind::Page | NotificationKind::Reminder);
+        if c.audience == Audience::Customer && internal_only {
             continue;
         }
         let seq = inc.notifications.len() as u32 + 1;
@@ -133,6 +136,10 @@ pub(super) fn enqueue(
             settled_at: None,
             detail: String::new(),
         });
+        // The first customer-audience notification meets the customer-notice milestone.
+        if c.audience == Audience::Customer && inc.deadlines.customer_notice_met == 0 {
+            inc.deadlines.customer_notice_met = stamp.wall_ns.max(1);
+        }
     }
 }
 

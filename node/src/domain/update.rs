@@ -147,6 +147,8 @@ pub(super) fn apply(
     if let Some(next) = u.status {
         let text = format!("status changed from {} to {next}: {reason}", inc.status);
         inc.status = next;
+        // A status change is a status update too.
+        inc.deadlines.status_update_given(next, stamp);
         record(
             &mut inc,
             &mut events,

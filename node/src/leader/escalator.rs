@@ -1,4 +1,10 @@
-//! Leader work: escalate incidents whose SLA deadlines passed.
+//! Leader work: escalate incidents whose SLA deadlines passed, and record communication clocks
+//! (status-update cadence, first customer notice) that ran out, with request id
+//! `<id>/breach/<clock>/<due>/v<version>`, and hold due standups (`<id>/standup/<n>/v<version>`).
+//! Apply accepts a breach only for the clock's current, unrecorded slot and a standup only as
+//! the next number at its due slot, so each is recorded once across leader changes; the version
+//! (as for escalations) keeps a request id refused in a race (say, just before the incident was
+//! resolved) from being refused forever after a reopen.
 //!
 //! While this node leads a region's group, it compares each open incident's deadlines with the
 //! wall clock and proposes one `Escalate` step at a time with request id
@@ -13,7 +19,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 
-use crate::domain::{Escalate, Op, Status, tier_name};
+use crate::domain::{Clock, ClockBreach, Escalate, Incident, Op, Standup, Status, tier_name};
 use crate::services::{Group, NodeCtx, Route};
 
 /// How often the leader checks deadlines.
@@ -44,6 +50,11 @@ async fn step(ctx: &NodeCtx, group: &Group) {
     for inc in incidents {
         if matches!(inc.status, Status::Resolved | Status::Closed) {
             continue;
+        }
+        if !record_breaches(ctx, group, &inc, now).await
+            || !hold_standup(ctx, group, &inc, now).await
+        {
+            break;
         }
         if inc.deadlines.due_tier(inc.status, now) <= inc.escalation_tier {
             continue;
@@ -79,4 +90,64 @@ async fn step(ctx: &NodeCtx, group: &Group) {
             }
         }
     }
+}
+
+/// Proposes a breach record for each of `inc`'s clocks that ran out before `now`. False when
+/// this node turned out not to lead any more.
+async fn record_breaches(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64) -> bool {
+    for clock in [Clock::StatusUpdate, Clock::CustomerNotice] {
+        let Some(due) = inc.deadlines.clock_due(inc.status, clock) else {
+            continue;
+        };
+        if due >= now {
+            continue;
+        }
+        let op = Op::ClockBreach(ClockBreach {
+            id: inc.id.clone(),
+            clock,
+            due,
+        });
+        let rid = format!("{}/breach/{}/{due}/v{}", inc.id, clock.name(), inc.version);
+        match ctx.propose(group, &rid, op).await {
+            Ok(_) => tracing::info!(incident = %inc.id, clock = clock.name(), "clock breached"),
+            Err(Route::Leader(_)) => return false,
+            Err(Route::Fail(s)) => {
+                tracing::debug!(incident = %inc.id, clock = clock.name(), "breach not recorded: {}", s.message())
+            }
+        }
+    }
+    true
+}
+
+/// Proposes the standup that is due for `inc` before `now`, if one is. False when this node
+/// turned out not to lead any more.
+async fn hold_standup(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64) -> bool {
+    let Some(due) = inc.deadlines.standup_due(inc.status) else {
+        return true;
+    };
+    if due >= now {
+        return true;
+    }
+    let n = inc.deadlines.standups + 1;
+    let op = Op::Standup(Standup {
+        id: inc.id.clone(),
+        n,
+        due,
+        channels: ctx.topology.channels(),
+    });
+    match ctx
+        .propose(
+            group,
+            &format!("{}/standup/{n}/v{}", inc.id, inc.version),
+            op,
+        )
+        .await
+    {
+        Ok(_) => tracing::info!(incident = %inc.id, n, "standup"),
+        Err(Route::Leader(_)) => return false,
+        Err(Route::Fail(s)) => {
+            tracing::debug!(incident = %inc.id, n, "standup not recorded: {}", s.message())
+        }
+    }
+    true
 }

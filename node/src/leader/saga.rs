@@ -73,6 +73,8 @@ async fn open_child(
         // Children carry shareable fields only: the global group holds no restricted data.
         details: String::new(),
         customer_ids: Vec::new(),
+        impact: String::new(),
+        exposure: String::new(),
     };
     let child_id = declare_in_region(ctx, region, req).await?;
     let op = Op::LinkChild(LinkChild {

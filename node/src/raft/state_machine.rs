@@ -195,6 +195,23 @@ impl GroupState {
         crate::security::state::load(&self.db, &self.keys)
     }
 
+    /// The severity policy versions stored in this group (the global group holds them):
+    /// `Some(n)` that one, `None` the latest.
+    pub fn severity_policy(
+        &self,
+        version: Option<u64>,
+    ) -> io::Result<Option<crate::severity::PolicyRecord>> {
+        match version {
+            Some(v) => crate::severity::state::version(&self.db, &self.keys, v),
+            None => crate::severity::state::current(&self.db, &self.keys),
+        }
+    }
+
+    /// Every stored severity policy version, oldest first.
+    pub fn severity_history(&self) -> io::Result<Vec<crate::severity::PolicyRecord>> {
+        crate::severity::state::history(&self.db, &self.keys)
+    }
+
     fn applied_state(&self) -> io::Result<AppliedState> {
         Ok(self.get(&self.keys.key(APPLIED))?.unwrap_or_default())
     }

@@ -157,6 +157,7 @@ mod tests {
             notifications: Vec::new(),
             roles: Default::default(),
             war_room: Default::default(),
+            policy_version: 0,
         }
     }
 
@@ -164,6 +165,18 @@ mod tests {
         acknowledge_by: 100,
         mitigate_by: 300,
         resolve_by: 200,
+        status_update_by: 0,
+        status_update_every: 0,
+        status_update_breached: 0,
+        customer_notice_by: 0,
+        customer_notice_met: 0,
+        customer_notice_breached: false,
+        standup_next: 0,
+        standup_every: 0,
+        standup_time_box: 0,
+        standups: 0,
+        max_pages: 0,
+        page_window: 0,
     };
 
     #[test]

@@ -27,6 +27,8 @@ pub enum Permission {
     ClusterAdmin,
     /// Manage role bindings and tokens.
     RbacAdmin,
+    /// Apply a new severity policy version.
+    PolicyApply,
 }
 
 impl Permission {
@@ -41,6 +43,7 @@ impl Permission {
             Permission::ClusterRead => "cluster.read",
             Permission::ClusterAdmin => "cluster.admin",
             Permission::RbacAdmin => "rbac.admin",
+            Permission::PolicyApply => "policy.apply",
         }
     }
 }
@@ -117,7 +120,12 @@ impl Role {
             }
             Role::GlobalCommander => matches!(
                 p,
-                IncidentRead | IncidentWrite | IncidentCommand | GlobalDeclare | ClusterRead
+                IncidentRead
+                    | IncidentWrite
+                    | IncidentCommand
+                    | GlobalDeclare
+                    | ClusterRead
+                    | PolicyApply
             ),
             Role::Auditor => matches!(p, IncidentRead | AuditRead | ClusterRead),
         }
@@ -216,6 +224,15 @@ pub enum SecurityOp {
         /// Who asked.
         by: String,
     },
+    /// Store the next version of the severity policy (`crate::severity`).
+    ApplyPolicy {
+        /// The YAML document (validated by [`SecurityOp::check`] before proposing and in apply).
+        yaml: String,
+        /// Why it changes.
+        reason: String,
+        /// Who asked.
+        by: String,
+    },
 }
 
 impl SecurityOp {
@@ -225,7 +242,8 @@ impl SecurityOp {
             SecurityOp::Bind { by, .. }
             | SecurityOp::Unbind { by, .. }
             | SecurityOp::CreateToken { by, .. }
-            | SecurityOp::RevokeToken { by, .. } => by,
+            | SecurityOp::RevokeToken { by, .. }
+            | SecurityOp::ApplyPolicy { by, .. } => by,
         }
     }
 
@@ -253,6 +271,8 @@ impl SecurityOp {
                 )
             }
             SecurityOp::RevokeToken { id, .. } => format!("rbac token revoke {id}"),
+            // No free text in the audit log: the reason is kept with the version itself.
+            SecurityOp::ApplyPolicy { .. } => "policy apply".to_owned(),
         }
     }
 
@@ -285,9 +305,24 @@ impl SecurityOp {
                 }
                 Ok(())
             }
+            SecurityOp::ApplyPolicy { yaml, reason, .. } => {
+                if reason.trim().is_empty() {
+                    return Err("reason: required (why the policy changes)".into());
+                }
+                if yaml.len() > MAX_POLICY_BYTES {
+                    return Err(format!("yaml: at most {MAX_POLICY_BYTES} bytes"));
+                }
+                icc_proto::policy::parse(yaml).map(|_| ()).map_err(|errs| {
+                    let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+                    lines.join("\n")
+                })
+            }
         }
     }
 }
+
+/// Largest policy document accepted.
+pub const MAX_POLICY_BYTES: usize = 64 * 1024;
 
 impl fmt::Display for SecurityOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

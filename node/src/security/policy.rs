@@ -22,6 +22,9 @@ pub struct Policy {
     pub tokens: HashMap<String, TokenRecord>,
     /// False until the node has loaded the replicated state once (only config admins count).
     pub loaded: bool,
+    /// The current severity policy version (version 0, the built-in one, until a stored
+    /// version is seen); copied into the commands this node proposes.
+    pub severity: Arc<crate::severity::Versioned>,
 }
 
 impl Policy {
@@ -74,12 +77,32 @@ impl Policy {
 pub struct PolicyHandle(Arc<RwLock<Arc<Policy>>>);
 
 impl PolicyHandle {
-    /// A handle that knows only the configured admins until the first refresh.
-    pub fn new(admins: Vec<String>) -> Self {
+    /// A handle that knows only the configured admins and the built-in severity policy
+    /// (`seed`, version 0) until the first refresh.
+    pub fn new(admins: Vec<String>, seed: crate::severity::Versioned) -> Self {
         Self(Arc::new(RwLock::new(Arc::new(Policy {
             admins,
+            severity: Arc::new(seed),
             ..Default::default()
         }))))
+    }
+
+    /// Takes `record` as the current severity policy if it is newer than the one held (a copy
+    /// fetched from a lagging voter never moves the node back).
+    pub fn set_severity(&self, record: crate::severity::PolicyRecord) {
+        if record.version <= self.get().severity.record.version {
+            return;
+        }
+        let Some(parsed) = crate::severity::Versioned::from_record(record) else {
+            tracing::warn!("a stored severity policy no longer parses; keeping the current one");
+            return;
+        };
+        let mut guard = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if parsed.record.version > guard.severity.record.version {
+            let mut next = Policy::clone(&guard);
+            next.severity = Arc::new(parsed);
+            *guard = Arc::new(next);
+        }
     }
 
     /// The current policy.
@@ -99,6 +122,7 @@ impl PolicyHandle {
             bindings: by_identity,
             tokens: tokens.into_iter().map(|t| (t.hash.clone(), t)).collect(),
             loaded: true,
+            severity: guard.severity.clone(),
         });
     }
 
@@ -114,7 +138,7 @@ mod tests {
 
     #[test]
     fn denial_names_the_permission_the_scope_and_what_the_caller_has() {
-        let h = PolicyHandle::new(vec!["admin".into()]);
+        let h = PolicyHandle::new(vec!["admin".into()], Default::default());
         h.set(
             vec![Binding {
                 identity: "alice".into(),

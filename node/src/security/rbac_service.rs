@@ -62,8 +62,7 @@ impl RbacApi {
         Ok(who)
     }
 
-    /// Commits `op` in the global group: here, at its leader (one forward), or through a
-    /// global voter when this node does not host the group.
+    /// Commits `op` (see [`commit_global`]) and refreshes this node's copy on success.
     async fn commit<M, Call, Fut, R>(
         &self,
         hops: Hops,
@@ -77,38 +76,82 @@ impl RbacApi {
         Call: Fn(RbacServiceClient<PeerChannel>, Request<M>) -> Fut,
         Fut: Future<Output = Result<Response<R>, Status>>,
     {
+        let done = commit_global(&self.ctx, hops, msg, request_id, op, |ch, r| {
+            call(RbacServiceClient::new(ch), r)
+        })
+        .await?;
+        if done.is_ok() {
+            // Decisions on this node see the change at once.
+            self.current();
+        }
+        Ok(done)
+    }
+}
+
+/// Sends `msg` to the global group's voters in turn (this node does not host the group) and
+/// returns the first answer; a request already routed here is not routed again.
+pub async fn via_global_voter<M, Call, Fut, R>(
+    ctx: &NodeCtx,
+    hops: &Hops,
+    msg: M,
+    call: Call,
+) -> Result<R, Status>
+where
+    M: Clone,
+    Call: Fn(PeerChannel, Request<M>) -> Fut,
+    Fut: Future<Output = Result<Response<R>, Status>>,
+{
+    if hops.routed_from.is_some() {
+        return Err(Status::failed_precondition(
+            "group: this node does not host the global group and the request was already routed",
+        ));
+    }
+    let mut last = Status::unavailable("no global voter answered");
+    for node in ctx.topology.group_members(GLOBAL_GROUP) {
+        let req = ctx.onward_request(msg.clone(), hops, false);
+        match call(ctx.peers.channel(&node.addr)?, req).await {
+            Ok(r) => return Ok(r.into_inner()),
+            Err(s)
+                if matches!(
+                    s.code(),
+                    Code::Unavailable | Code::DeadlineExceeded | Code::Unknown
+                ) =>
+            {
+                last = s
+            }
+            Err(s) => return Err(s),
+        }
+    }
+    Err(last)
+}
+
+/// Commits a security command `op` in the global group: here, at its leader (one forward), or
+/// through a global voter when this node does not host the group. `Ok(Err(r))` is the answer
+/// of the node the request was passed to; `call` sends `msg` to a peer over its channel.
+pub async fn commit_global<M, Call, Fut, R>(
+    ctx: &NodeCtx,
+    hops: Hops,
+    msg: M,
+    request_id: &str,
+    op: SecurityOp,
+    call: Call,
+) -> Result<Result<(), R>, Status>
+where
+    M: Clone,
+    Call: Fn(PeerChannel, Request<M>) -> Fut,
+    Fut: Future<Output = Result<Response<R>, Status>>,
+{
+    {
         if let Err(e) = op.check() {
             return Err(Status::invalid_argument(e));
         }
         crate::domain::validate::request_id(request_id).map_err(crate::services::status::domain)?;
-        let Some(global) = self.ctx.groups.get(GLOBAL_GROUP).cloned() else {
-            if hops.routed_from.is_some() {
-                return Err(Status::failed_precondition(
-                    "group: this node does not host the global group and the request was already routed",
-                ));
-            }
-            let mut last = Status::unavailable("no global voter answered");
-            for node in self.ctx.topology.group_members(GLOBAL_GROUP) {
-                let req = self.ctx.onward_request(msg.clone(), &hops, false);
-                let client = RbacServiceClient::new(self.ctx.peers.channel(&node.addr)?);
-                match call(client, req).await {
-                    Ok(r) => return Ok(Err(r.into_inner())),
-                    Err(s)
-                        if matches!(
-                            s.code(),
-                            Code::Unavailable | Code::DeadlineExceeded | Code::Unknown
-                        ) =>
-                    {
-                        last = s
-                    }
-                    Err(s) => return Err(s),
-                }
-            }
-            return Err(last);
+        let Some(global) = ctx.groups.get(GLOBAL_GROUP).cloned() else {
+            return via_global_voter(ctx, &hops, msg, call).await.map(Err);
         };
         let cmd = Command {
             request_id: request_id.to_owned(),
-            stamp: self.ctx.clock.now(),
+            stamp: ctx.clock.now(),
             op: crate::domain::Op::Security(op),
         };
         let written = tokio::time::timeout(
@@ -119,11 +162,7 @@ impl RbacApi {
         .map_err(|_| Status::unavailable("commit timed out (no quorum?); retry"))?;
         match written {
             Ok(resp) => match resp.data {
-                Outcome::Security(Ok(())) => {
-                    // Decisions on this node see the change at once.
-                    self.current();
-                    Ok(Ok(()))
-                }
+                Outcome::Security(Ok(())) => Ok(Ok(())),
                 Outcome::Security(Err(e)) => Err(Status::failed_precondition(e)),
                 Outcome::Incident(_) => Err(Status::internal("unexpected outcome")),
             },
@@ -132,10 +171,9 @@ impl RbacApi {
                     leader_node: Some(NodeInfo { addr, .. }),
                     leader_id: Some(id),
                     ..
-                }) if *id != self.ctx.id && !hops.forwarded => {
-                    let req = self.ctx.onward_request(msg, &hops, true);
-                    let client = RbacServiceClient::new(self.ctx.peers.channel(addr)?);
-                    Ok(Err(call(client, req).await?.into_inner()))
+                }) if *id != ctx.id && !hops.forwarded => {
+                    let req = ctx.onward_request(msg, &hops, true);
+                    Ok(Err(call(ctx.peers.channel(addr)?, req).await?.into_inner()))
                 }
                 _ => Err(Status::unavailable(format!(
                     "group global: no leader reachable right now ({e}); retry"
@@ -384,7 +422,12 @@ impl PolicySyncService for PolicySyncApi {
             .state
             .security()
             .map_err(crate::services::status::storage)?;
+        let severity = global
+            .state
+            .severity_policy(None)
+            .map_err(crate::services::status::storage)?;
         Ok(Response::new(pb::PolicySnapshot {
+            severity_policy: severity.map(|r| crate::severity::service::version_pb(&r, true)),
             bindings: bindings.iter().map(binding_pb).collect(),
             tokens: tokens
                 .into_iter()
@@ -405,7 +448,12 @@ pub async fn refresh(ctx: Arc<NodeCtx>, policy: PolicyHandle) {
     tokio::pin!(stop);
     loop {
         match fetch(&ctx).await {
-            Ok((b, t)) => policy.set(b, t),
+            Ok((b, t, severity)) => {
+                policy.set(b, t);
+                if let Some(r) = severity {
+                    policy.set_severity(r);
+                }
+            }
             Err(e) => tracing::debug!("security policy refresh: {e}"),
         }
         tokio::select! {
@@ -415,9 +463,21 @@ pub async fn refresh(ctx: Arc<NodeCtx>, policy: PolicyHandle) {
     }
 }
 
-async fn fetch(ctx: &NodeCtx) -> Result<(Vec<Binding>, Vec<TokenRecord>), String> {
+/// What one refresh brings: bindings, token records and the latest severity policy version.
+type Fetched = (
+    Vec<Binding>,
+    Vec<TokenRecord>,
+    Option<crate::severity::PolicyRecord>,
+);
+
+async fn fetch(ctx: &NodeCtx) -> Result<Fetched, String> {
     if let Some(global) = ctx.groups.get(GLOBAL_GROUP) {
-        return global.state.security().map_err(|e| e.to_string());
+        let (b, t) = global.state.security().map_err(|e| e.to_string())?;
+        let severity = global
+            .state
+            .severity_policy(None)
+            .map_err(|e| e.to_string())?;
+        return Ok((b, t, severity));
     }
     let mut last = String::from("no global voter");
     for node in ctx.topology.group_members(GLOBAL_GROUP) {
@@ -457,7 +517,10 @@ async fn fetch(ctx: &NodeCtx) -> Result<(Vec<Binding>, Vec<TokenRecord>), String
                         at: Stamp::default(),
                     })
                     .collect();
-                return Ok((bindings, tokens));
+                let severity = snap
+                    .severity_policy
+                    .map(crate::severity::service::record_of);
+                return Ok((bindings, tokens, severity));
             }
             Err(s) => last = format!("node {}: {}", node.addr, s.message()),
         }

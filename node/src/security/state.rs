@@ -127,6 +127,9 @@ pub fn apply(
                 _ => return Ok(Err(format!("id: {id} matches several tokens"))),
             }
         }
+        SecurityOp::ApplyPolicy { yaml, reason, by } => {
+            crate::severity::state::apply(pending, keys, cmd, yaml, reason, by)?;
+        }
     }
     pending.put(seen, Vec::new());
     Ok(Ok(()))

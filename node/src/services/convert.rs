@@ -103,6 +103,8 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::ActionAdded => pb::EventKind::ActionAdded,
         EventKind::ActionChanged => pb::EventKind::ActionChanged,
         EventKind::DecisionRecorded => pb::EventKind::DecisionRecorded,
+        EventKind::ClockBreached => pb::EventKind::ClockBreached,
+        EventKind::Standup => pb::EventKind::Standup,
     }
 }
 
@@ -331,6 +333,17 @@ pub fn incident(i: &Incident) -> pb::Incident {
             acknowledge_by_ns: i.deadlines.acknowledge_by,
             mitigate_by_ns: i.deadlines.mitigate_by,
             resolve_by_ns: i.deadlines.resolve_by,
+            status_update_by_ns: i.deadlines.status_update_by,
+            status_update_every_ns: i.deadlines.status_update_every,
+            status_update_breached: i.deadlines.status_update_breached != 0
+                && i.deadlines.status_update_breached == i.deadlines.status_update_by,
+            customer_notice_by_ns: i.deadlines.customer_notice_by,
+            customer_notice_met_ns: i.deadlines.customer_notice_met,
+            customer_notice_breached: i.deadlines.customer_notice_breached,
+            standup_next_ns: i.deadlines.standup_next,
+            standup_every_ns: i.deadlines.standup_every,
+            standup_time_box_ns: i.deadlines.standup_time_box,
+            standups: i.deadlines.standups,
         }),
         escalation_tier: i.escalation_tier,
         severity_set_by: i.severity_set_by.clone(),
@@ -348,6 +361,7 @@ pub fn incident(i: &Incident) -> pb::Incident {
             })
             .collect(),
         war_room: (!i.war_room.is_empty()).then(|| war_room(&i.war_room)),
+        policy_version: i.policy_version,
     }
 }
 
@@ -372,6 +386,7 @@ pub fn notification(incident_id: &str, n: &crate::domain::Notification) -> pb::N
             NotificationKind::Declared => "declared",
             NotificationKind::StatusUpdate => "status_update",
             NotificationKind::Page => "page",
+            NotificationKind::Reminder => "reminder",
         }
         .into(),
         text: n.text.clone(),
@@ -426,6 +441,7 @@ mod tests {
             notifications: Vec::new(),
             roles: Default::default(),
             war_room: Default::default(),
+            policy_version: 0,
         }
     }
 

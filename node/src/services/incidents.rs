@@ -228,6 +228,49 @@ fn invalid(e: DomainError) -> Status {
     status::domain(e)
 }
 
+/// The severity of a declare: the one given, else the one the policy's impact x exposure matrix
+/// proposes (and which cell chose it, for the timeline).
+fn classify(
+    policy: &crate::severity::Versioned,
+    msg: &pb::DeclareIncidentRequest,
+) -> Result<(crate::domain::Severity, String), Status> {
+    let by_matrix = !msg.impact.is_empty() || !msg.exposure.is_empty();
+    if msg.severity != 0 || !by_matrix {
+        return Ok((
+            convert::severity("severity", msg.severity).map_err(invalid)?,
+            String::new(),
+        ));
+    }
+    let (impacts, exposures) = policy.policy.axes();
+    let Some(cell) = policy.policy.classify(&msg.impact, &msg.exposure) else {
+        let (field, known) = if impacts.contains(&msg.impact.as_str()) {
+            ("exposure", exposures.join(", "))
+        } else {
+            ("impact", impacts.join(", "))
+        };
+        return Err(invalid(DomainError::invalid(
+            field,
+            format!(
+                "no cell for {:?} x {:?} in severity policy v{}; known: {known}",
+                msg.impact, msg.exposure, policy.record.version
+            ),
+        )));
+    };
+    let severity = match cell.severity.as_str() {
+        "sev1" => crate::domain::Severity::Sev1,
+        "sev2" => crate::domain::Severity::Sev2,
+        "sev3" => crate::domain::Severity::Sev3,
+        _ => crate::domain::Severity::Sev4,
+    };
+    Ok((
+        severity,
+        format!(
+            "policy v{} matrix: {} x {}",
+            policy.record.version, cell.impact, cell.exposure
+        ),
+    ))
+}
+
 type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::IncidentChange, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -239,7 +282,8 @@ impl IncidentService for IncidentApi {
         let hops = Hops::of(&req);
         let msg = req.into_inner();
         let region = self.region_or_home(&msg.region)?;
-        let severity = convert::severity("severity", msg.severity).map_err(invalid)?;
+        let policy = self.ctx.policy.get().severity.clone();
+        let (severity, classified_by) = classify(&policy, &msg)?;
         let op = Op::Declare(Declare {
             region: region.clone(),
             title: msg.title.clone(),
@@ -250,8 +294,10 @@ impl IncidentService for IncidentApi {
             parent_id: msg.parent_id.clone(),
             details: msg.details.clone(),
             customer_ids: msg.customer_ids.clone(),
-            sla: self.ctx.topology.sla_for(severity),
+            sla: policy.targets(severity),
             channels: self.ctx.topology.channels(),
+            policy_version: policy.record.version,
+            classified_by,
         });
         let request_id = msg.request_id.clone();
         self.write_incident(&region, hops, msg, request_id, op, |mut c, r| async move {
@@ -405,6 +451,7 @@ impl IncidentService for IncidentApi {
             author: msg.author.clone(),
             text: msg.text.clone(),
             restricted: msg.restricted,
+            status_update: msg.status_update,
         });
         crate::domain::check(&op).map_err(invalid)?;
         let (rid, fwd, group) = (

@@ -86,6 +86,8 @@ pub struct NodeCtx {
     pub stopping: tokio::sync::watch::Receiver<bool>,
     /// Node-local log of cross-jurisdiction reads.
     pub access: AccessLog,
+    /// The node's copy of the replicated security state and severity policy.
+    pub policy: crate::security::policy::PolicyHandle,
 }
 
 /// Where a request must go when this node cannot finish it.

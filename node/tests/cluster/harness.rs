@@ -490,6 +490,7 @@ pub fn declare(title: &str) -> DeclareIncidentRequest {
         parent_id: String::new(),
         details: String::new(),
         customer_ids: Vec::new(),
+        ..Default::default()
     }
 }
 

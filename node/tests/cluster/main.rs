@@ -10,6 +10,7 @@ mod escalation;
 mod failover;
 mod global;
 mod notifications;
+mod policy;
 mod reclassify;
 mod regions;
 mod replication;
