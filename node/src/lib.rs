@@ -17,5 +17,5 @@ pub mod peers;
 pub mod raft;
 pub mod security;
 pub mod services;
-pub mod status_page;
 pub mod severity;
+pub mod status_page;
