@@ -38,6 +38,10 @@ else
 fi
 
 pids=()
+# The webhook receiver the cluster file's [[channel]]s point at (127.0.0.1:8090), so the outbox
+# has somewhere to deliver: every notification lands in $DATA/webhooks.log.
+"$BIN/icc" notifications sink --listen 127.0.0.1:8090 >>"$DATA/webhooks.log" 2>&1 &
+pids+=("$!")
 stop() {
   trap - INT TERM
   echo
@@ -75,6 +79,7 @@ icc is running with mutual TLS (logs in $DATA/node*.log, certificates in $CERTS)
   ap-south (IN): nodes 7-9 on 127.0.0.1:7007-7009
   global group: voters 1, 2 (us-east), 4, 5 (eu-west), 7 (ap-south)
 Any node serves any request; icc's default endpoints are 7001-7003.
+Notifications (channels ops-chat and customers) are delivered to a local sink: tail -f $DATA/webhooks.log
 Public status page (every region, shareable fields only): http://127.0.0.1:8001/ (any of 8001-8009; JSON at /status.json)
 In another shell:
 

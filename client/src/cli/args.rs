@@ -382,6 +382,29 @@ Examples:
   icc notifications list --incident us-east-000042
   icc notifications list --state pending -o json")]
     List(NotificationsListArgs),
+    /// Receive webhooks locally and print each (for trying channels; `make run` starts one)
+    #[command(after_help = "\
+Answers every POST with 200 and prints one line: time, path, Idempotency-Key and the body.
+A key seen before is marked `duplicate`: delivery is at least once, so real receivers
+de-duplicate by that key. Point a channel at it in the cluster file:
+
+  [[channel]]
+  name = \"ops-chat\"
+  url = \"http://127.0.0.1:8090/ops\"
+  format = \"slack\"
+
+Examples:
+  icc notifications sink
+  icc notifications sink --listen 127.0.0.1:9000 >> webhooks.log")]
+    Sink(SinkArgs),
+}
+
+/// Arguments of `icc notifications sink`.
+#[derive(Debug, Args)]
+pub struct SinkArgs {
+    /// Address to listen on
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8090")]
+    pub listen: String,
 }
 
 /// Arguments of `icc notifications list`.

@@ -38,6 +38,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         },
         Command::Watch(a) => watch(ctx, a).await,
         Command::Notifications(NotificationsCmd::List(a)) => notifications_list(ctx, a).await,
+        Command::Notifications(NotificationsCmd::Sink(a)) => super::sink::run(a).await,
         Command::Cluster(cmd) => match cmd {
             ClusterCmd::Status(a) => cluster_status(ctx, a.local).await,
             ClusterCmd::AddLearner(a) => add_learner(ctx, a).await,

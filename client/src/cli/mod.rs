@@ -11,6 +11,7 @@ mod rbac_cmd;
 mod render;
 mod risk;
 mod settings;
+mod sink;
 mod table;
 mod tls_settings;
 mod warroom;
@@ -157,6 +158,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         // Local files only: no endpoints, no TLS settings needed.
         args::Command::Certs(cmd) => certs_cmd::run(cmd, cli.output),
+        args::Command::Notifications(args::NotificationsCmd::Sink(a)) => sink::run(a).await,
         _ => match setup(&cli) {
             Ok(ctx) => commands::dispatch(&ctx, cli.command).await,
             Err(f) => Err(f),
