@@ -14,8 +14,8 @@ use icc_proto::v1::{
     ChangeMembershipRequest, Consistency, DeclareGlobalIncidentRequest, DeclareIncidentRequest,
     ExportAuditRequest, GetIncidentRequest, GetTimelineRequest, GetTimelineResponse, Hlc,
     IncidentResponse, ListIncidentsRequest, ListIncidentsResponse, MembershipResponse,
-    StatusRequest, StatusResponse, TransferLeaderRequest, UpdateIncidentRequest,
-    VerifyAuditRequest, VerifyAuditResponse,
+    SetLegalHoldRequest, StatusRequest, StatusResponse, TransferLeaderRequest,
+    UpdateIncidentRequest, VerifyAuditRequest, VerifyAuditResponse,
 };
 use tokio::time::Instant;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -248,6 +248,21 @@ impl Client {
         req.request_id = pick_request_id(request_id, &req.request_id);
         self.unary(req, true, |ch, r| async move {
             IncidentServiceClient::new(ch).update_incident(r).await
+        })
+        .await
+        .map(|(resp, _)| resp)
+    }
+
+    /// Places (`hold = true`) or releases a legal hold on an incident: a held incident is never
+    /// purged by retention. `request_id` works as for [`Client::declare`].
+    pub async fn set_legal_hold(
+        &self,
+        mut req: SetLegalHoldRequest,
+        request_id: Option<String>,
+    ) -> Result<IncidentResponse, ClientError> {
+        req.request_id = pick_request_id(request_id, &req.request_id);
+        self.unary(req, true, |ch, r| async move {
+            IncidentServiceClient::new(ch).set_legal_hold(r).await
         })
         .await
         .map(|(resp, _)| resp)

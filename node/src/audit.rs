@@ -101,6 +101,8 @@ fn actor(op: &Op) -> &str {
         Op::Escalate(_) => "icc-escalator",
         Op::Security(s) => s.actor(),
         Op::RecordDelivery(_) => "icc-outbox",
+        Op::SetLegalHold(h) => &h.author,
+        Op::Purge(_) => "icc-retention",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -146,5 +148,9 @@ fn action(op: &Op, applied: &Applied) -> String {
             r.seq,
             if r.delivered { "delivered" } else { "failed" }
         ),
+        // No free text: the reason is in the timeline, which a purge deletes.
+        Op::SetLegalHold(h) if h.hold => format!("legal hold {id}"),
+        Op::SetLegalHold(_) => format!("legal hold release {id}"),
+        Op::Purge(p) => format!("purge {id} rule {}", p.rule.name),
     }
 }

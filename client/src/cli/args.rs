@@ -434,6 +434,29 @@ Examples:
   icc incident update us-east-000042 --severity sev1 --reason \"spreading to eu\"
   icc incident update us-east-000042 --commander bob --status mitigated --reason \"handover\"")]
     Update(UpdateArgs),
+    /// Place a legal hold: the incident is kept past its retention (never purged) until released
+    #[command(after_help = "\
+Allowed on closed incidents too. Needs the admin role (permission incident.legal-hold): a hold is
+a legal decision, so responders cannot place or lift one. Recorded in the timeline and the audit log.
+
+Examples:
+  icc incident hold eu-west-000042 --reason \"litigation hold, matter 2026-17\"")]
+    Hold(HoldArgs),
+    /// Release a legal hold: retention applies again (a closed incident past it is purged)
+    #[command(after_help = "\
+Examples:
+  icc incident release eu-west-000042 --reason \"matter 2026-17 settled\"")]
+    Release(HoldArgs),
+}
+
+/// Arguments of `icc incident hold` and `icc incident release`.
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    /// Incident id, e.g. eu-west-000042
+    pub id: String,
+    /// The legal ground (case or matter), recorded in the timeline
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// Arguments of `icc incident declare`.

@@ -33,6 +33,8 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::Escalated => "escalated",
         EventKind::SeverityProposed => "severity_proposed",
         EventKind::RoleAssigned => "role_assigned",
+        EventKind::LegalHoldPlaced => "legal_hold_placed",
+        EventKind::LegalHoldReleased => "legal_hold_released",
     }
 }
 

@@ -116,6 +116,7 @@ fn update(id: &str) -> Update {
         classifier: String::new(),
         channels: Vec::new(),
         roles: Vec::new(),
+        retention: Vec::new(),
     }
 }
 

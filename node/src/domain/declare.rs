@@ -97,6 +97,9 @@ pub(super) fn apply(
         severity_set_by: String::new(),
         notifications: Vec::new(),
         roles: Default::default(),
+        closed_at: None,
+        retention: None,
+        legal_hold: None,
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -125,6 +128,7 @@ pub(super) fn apply(
         incident,
         events,
         next_sequence: Some(sequence + 1),
+        purged: None,
     })
 }
 

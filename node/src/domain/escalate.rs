@@ -67,6 +67,7 @@ pub(super) fn apply(
         incident: inc,
         events,
         next_sequence: None,
+        purged: None,
     })
 }
 

@@ -14,6 +14,7 @@ mod escalate;
 mod link;
 mod note;
 mod outbox;
+mod retention;
 mod update;
 
 pub use apply::{Effects, StateView, Transition, apply, check};
@@ -27,4 +28,7 @@ pub use model::{
 };
 pub use outbox::{
     Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,
+};
+pub use retention::{
+    LegalHold, Purge, Retention, RetentionRule, SetLegalHold, Tombstone, check_hold, check_purge,
 };

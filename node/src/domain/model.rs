@@ -113,6 +113,10 @@ pub enum EventKind {
     SeverityProposed,
     /// A response role was assigned or handed over.
     RoleAssigned,
+    /// A legal hold was placed: the incident is kept past its retention until released.
+    LegalHoldPlaced,
+    /// A legal hold was released: retention applies again.
+    LegalHoldReleased,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -241,6 +245,16 @@ pub struct Incident {
     /// Response roles besides the commander (role -> person), e.g. `scribe` -> `carol`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub roles: std::collections::BTreeMap<String, String>,
+    /// When it was closed (the HLC stamp of the close): retention counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Stamp>,
+    /// The retention rule taken at closing and when it expires; `None` while open (or closed
+    /// by a node that carried no rule: then it is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<super::Retention>,
+    /// A legal hold: while set, the incident is never purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<super::LegalHold>,
 }
 
 impl Incident {
@@ -285,6 +299,9 @@ impl fmt::Display for Command {
             Op::Escalate(e) => format!("escalate {} to tier {}", e.id, e.tier),
             Op::Security(s) => s.describe(),
             Op::RecordDelivery(r) => format!("record delivery {}/n{}", r.id, r.seq),
+            Op::SetLegalHold(h) if h.hold => format!("legal hold on {}", h.id),
+            Op::SetLegalHold(h) => format!("legal hold release on {}", h.id),
+            Op::Purge(p) => format!("purge {} under {}", p.id, p.rule.name),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -310,6 +327,10 @@ pub enum Op {
     Security(crate::security::model::SecurityOp),
     /// Record a notification's delivery or final failure (proposed by the leader's outbox).
     RecordDelivery(super::RecordDelivery),
+    /// Place or release a legal hold (allowed on closed incidents).
+    SetLegalHold(super::SetLegalHold),
+    /// Delete a closed incident whose retention expired (proposed by the leader's purger).
+    Purge(super::Purge),
 }
 
 /// Move incident `id` to escalation `tier` (exactly one above its current tier).
@@ -336,6 +357,8 @@ impl Op {
             Op::LinkChild(l) => Some(&l.id),
             Op::Escalate(e) => Some(&e.id),
             Op::RecordDelivery(r) => Some(&r.id),
+            Op::SetLegalHold(h) => Some(&h.id),
+            Op::Purge(p) => Some(&p.id),
         }
     }
 }
@@ -427,6 +450,11 @@ pub struct Update {
     /// Roles to assign or hand over: (role, person).
     #[serde(default)]
     pub roles: Vec<(String, String)>,
+    /// Retention rules of the incident's jurisdiction, one per severity, from the proposing
+    /// node's configuration; set when the update closes the incident (apply picks the rule of
+    /// the severity it closes at).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retention: Vec<super::RetentionRule>,
 }
 
 /// Append a note to an incident's timeline. Allowed on closed incidents (annotations).

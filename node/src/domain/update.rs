@@ -147,6 +147,9 @@ pub(super) fn apply(
     if let Some(next) = u.status {
         let text = format!("status changed from {} to {next}: {reason}", inc.status);
         inc.status = next;
+        if next == super::Status::Closed {
+            super::retention::on_close(&mut inc, &u.retention, stamp);
+        }
         record(
             &mut inc,
             &mut events,
@@ -178,6 +181,7 @@ pub(super) fn apply(
         incident: inc,
         events,
         next_sequence: None,
+        purged: None,
     })
 }
 

@@ -182,6 +182,37 @@ impl GroupKeys {
     pub fn changes(&self) -> Vec<u8> {
         self.key(b"c/")
     }
+
+    /// Request-index entry: request `request_id` targeted incident `id` (value: the log index
+    /// of its change record, or empty for a refusal), so a purge finds every record of it.
+    pub fn incident_request(&self, id: &str, request_id: &str) -> Vec<u8> {
+        let mut k = self.incident_requests(id);
+        k.extend_from_slice(request_id.as_bytes());
+        k
+    }
+
+    /// Prefix of incident `id`'s request-index entries.
+    pub fn incident_requests(&self, id: &str) -> Vec<u8> {
+        self.key(format!("ir/{id}/").as_bytes())
+    }
+
+    /// Purge-index entry: closed incident `id` may be purged from `at_ns` on.
+    pub fn purge_due(&self, at_ns: u64, id: &str) -> Vec<u8> {
+        let mut k = self.purges_due();
+        k.extend_from_slice(&at_ns.to_be_bytes());
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
+    /// Prefix of the purge index, in expiry order.
+    pub fn purges_due(&self) -> Vec<u8> {
+        self.key(b"pu/")
+    }
+
+    /// Tombstone of purged incident `id`.
+    pub fn tombstone(&self, id: &str) -> Vec<u8> {
+        self.key(format!("pg/{id}").as_bytes())
+    }
 }
 
 /// The smallest key greater than every key starting with `prefix`.

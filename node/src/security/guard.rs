@@ -124,6 +124,15 @@ impl<S: IncidentService> IncidentService for Guarded<S> {
         self.inner.declare_global_incident(req).await
     }
 
+    async fn set_legal_hold(
+        &self,
+        req: Request<pb::SetLegalHoldRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, Permission::LegalHold, &group)?;
+        self.inner.set_legal_hold(req).await
+    }
+
     type WatchIncidentsStream = S::WatchIncidentsStream;
 
     async fn watch_incidents(

@@ -27,6 +27,9 @@ pub enum Permission {
     ClusterAdmin,
     /// Manage role bindings and tokens.
     RbacAdmin,
+    /// Place or release a legal hold (stops or lets retention purge an incident). Admin only:
+    /// a hold is a legal decision, and a responder must not be able to lift one.
+    LegalHold,
 }
 
 impl Permission {
@@ -41,6 +44,7 @@ impl Permission {
             Permission::ClusterRead => "cluster.read",
             Permission::ClusterAdmin => "cluster.admin",
             Permission::RbacAdmin => "rbac.admin",
+            Permission::LegalHold => "incident.legal-hold",
         }
     }
 }

@@ -99,6 +99,8 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::Escalated => pb::EventKind::Escalated,
         EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
         EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
+        EventKind::LegalHoldPlaced => pb::EventKind::LegalHoldPlaced,
+        EventKind::LegalHoldReleased => pb::EventKind::LegalHoldReleased,
     }
 }
 
@@ -215,6 +217,18 @@ pub fn incident(i: &Incident) -> pb::Incident {
                 person: person.clone(),
             })
             .collect(),
+        closed_at: i.closed_at.map(hlc),
+        retention_rule: i
+            .retention
+            .as_ref()
+            .map(|r| r.rule.clone())
+            .unwrap_or_default(),
+        purge_after_ns: i.retention.as_ref().map_or(0, |r| r.expires_at_ns),
+        legal_hold: i.legal_hold.as_ref().map(|h| pb::LegalHoldInfo {
+            by: h.by.clone(),
+            reason: h.reason.clone(),
+            at: Some(hlc(h.at)),
+        }),
     }
 }
 
@@ -292,6 +306,9 @@ mod tests {
             severity_set_by: String::new(),
             notifications: Vec::new(),
             roles: Default::default(),
+            closed_at: None,
+            retention: None,
+            legal_hold: None,
         }
     }
 

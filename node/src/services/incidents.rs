@@ -14,8 +14,8 @@ use tonic::{Code, Request, Response, Status};
 
 use super::{Group, Hops, Located, NodeCtx, Route, convert, group_of_incident, status};
 use crate::domain::{
-    Applied, Declare, DeclareGlobal, DomainError, GLOBAL_PREFIX, Incident, Note, Op, Update,
-    validate,
+    Applied, Declare, DeclareGlobal, DomainError, GLOBAL_PREFIX, Incident, Note, Op, SetLegalHold,
+    Update, validate,
 };
 use crate::peers::PeerChannel;
 use crate::raft::state_machine::ChangeRecord;
@@ -228,6 +228,16 @@ fn invalid(e: DomainError) -> Status {
     status::domain(e)
 }
 
+/// NOT_FOUND for an incident this group does not hold: "purged on ... under ..." when its
+/// tombstone says so, else plainly not found.
+fn missing(g: &Group, id: &str) -> Status {
+    match g.state.tombstone(id) {
+        Ok(Some(t)) => status::domain(t.error()),
+        Ok(None) => status::domain(DomainError::NotFound { id: id.to_owned() }),
+        Err(e) => status::storage(e),
+    }
+}
+
 type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::IncidentChange, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -277,9 +287,9 @@ impl IncidentService for IncidentApi {
             msg,
             |g| async move {
                 self.ctx.read_barrier(&g, consistency).await?;
-                let inc = g.state.incident(&id).map_err(status::storage)?;
-                let inc =
-                    inc.ok_or_else(|| status::domain(DomainError::NotFound { id: id.clone() }))?;
+                let Some(inc) = g.state.incident(&id).map_err(status::storage)? else {
+                    return Err(missing(&g, &id).into());
+                };
                 let (view, withheld) = convert::incident_for(&inc, &reader);
                 self.ctx.log_access(&id, &access, &reader, withheld);
                 Ok(pb::IncidentResponse {
@@ -383,6 +393,14 @@ impl IncidentService for IncidentApi {
                 .iter()
                 .map(|r| (r.role.clone(), r.person.clone()))
                 .collect(),
+            // Only a close needs them: retention counts from the close.
+            retention: if msg.status == Some(pb::Status::Closed as i32) {
+                self.ctx
+                    .topology
+                    .retention_rules(group_of_incident(&msg.id))
+            } else {
+                Vec::new()
+            },
         });
         let (request_id, group) = (
             msg.request_id.clone(),
@@ -451,9 +469,7 @@ impl IncidentService for IncidentApi {
             |g| async move {
                 self.ctx.read_barrier(&g, consistency).await?;
                 let Some(incident) = g.state.incident(&id).map_err(status::storage)? else {
-                    return Err(Route::Fail(status::domain(DomainError::NotFound {
-                        id: id.clone(),
-                    })));
+                    return Err(Route::Fail(missing(&g, &id)));
                 };
                 let own = g.state.timeline(&id).map_err(status::storage)?;
                 let (mut events, withheld) = convert::events_for(&id, &own, &reader);
@@ -512,6 +528,28 @@ impl IncidentService for IncidentApi {
             op,
             |mut c, r| async move { c.declare_global_incident(r).await },
         )
+        .await
+    }
+
+    async fn set_legal_hold(
+        &self,
+        req: Request<pb::SetLegalHoldRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let hops = Hops::of(&req);
+        let msg = req.into_inner();
+        let op = Op::SetLegalHold(SetLegalHold {
+            id: msg.id.clone(),
+            hold: msg.hold,
+            reason: msg.reason.clone(),
+            author: msg.author.clone(),
+        });
+        let (request_id, group) = (
+            msg.request_id.clone(),
+            group_of_incident(&msg.id).to_owned(),
+        );
+        self.write_incident(&group, hops, msg, request_id, op, |mut c, r| async move {
+            c.set_legal_hold(r).await
+        })
         .await
     }
 

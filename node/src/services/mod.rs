@@ -49,6 +49,8 @@ pub struct Group {
     pub state: GroupState,
     /// Committed changes, for watchers.
     pub changes: broadcast::Sender<ChangeRecord>,
+    /// Woken by the state machine after it applied a purge (see `crate::maintenance`).
+    pub purged: Arc<tokio::sync::Notify>,
     /// Set once the state machine has applied what the cluster had committed at start; local
     /// reads wait for it so a restarted node never serves an older state than before.
     pub recovered: AtomicBool,

@@ -14,6 +14,7 @@ mod reclassify;
 mod regions;
 mod replication;
 mod residency;
+mod retention;
 mod roles;
 mod security;
 mod watch;
