@@ -21,10 +21,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use openraft::type_config::async_runtime::watch::WatchReceiver;
-use rocksdb::{BottommostLevelCompaction, CompactOptions, DB};
+use rocksdb::{
+    BottommostLevelCompaction, CompactOptions, DB, Direction, IteratorMode, ReadOptions,
+};
 
 use crate::raft::db::{cf, io_err};
-use crate::raft::keys::{ALL_CFS, CF_LOGS, CF_SM, CF_SNAP};
+use crate::raft::keys::{ALL_CFS, CF_LOGS, CF_SM, CF_SNAP, GroupKeys};
 use crate::services::{Group, until_stopping};
 
 /// Quiet time after the last purge before maintenance runs, so a burst costs one run.
@@ -53,6 +55,24 @@ pub async fn run(group: Arc<Group>, db: Arc<DB>, stopping: tokio::sync::watch::R
             Ok(()) => tracing::info!(group = %group.name, "purged data removed from disk"),
             Err(e) => tracing::warn!(group = %group.name, "storage maintenance after a purge: {e}"),
         }
+    }
+}
+
+/// The index of the group's first stored log entry, if any.
+fn first_log_index(db: &DB, keys: &GroupKeys) -> io::Result<Option<u64>> {
+    let mut opts = ReadOptions::default();
+    opts.set_iterate_upper_bound(keys.end());
+    let mut it = db.iterator_cf_opt(
+        cf(db, CF_LOGS)?,
+        opts,
+        IteratorMode::From(&keys.log(0), Direction::Forward),
+    );
+    match it.next() {
+        Some(item) => {
+            let (k, _) = item.map_err(io_err)?;
+            Ok(keys.log_index(&k))
+        }
+        None => Ok(None),
     }
 }
 
@@ -86,17 +106,16 @@ async fn scrub(group: &Group, db: &DB) -> io::Result<()> {
         .purge_log(upto)
         .await
         .map_err(|e| io::Error::other(format!("trigger log purge: {e}")))?;
-    if let Err(e) = group
-        .raft
-        .wait(Some(RAFT_DEADLINE))
-        .metrics(
-            |m| m.purged.is_some_and(|p| p.index >= upto),
-            "log purged up to the snapshot",
-        )
-        .await
-    {
-        // Compact anyway: what was purged goes; the rest goes with the next pass.
-        tracing::warn!(group = %group.name, "log purge up to {upto} not done: {e}");
+    // openraft reports the purge before its storage call has run: wait for the log itself.
+    let keys = GroupKeys::new(&group.name);
+    let deadline = tokio::time::Instant::now() + RAFT_DEADLINE;
+    while first_log_index(db, &keys)?.is_some_and(|first| first <= upto) {
+        if tokio::time::Instant::now() > deadline {
+            // Compact anyway: what was purged goes; the rest goes with the next pass.
+            tracing::warn!(group = %group.name, "log purge up to {upto} not done in time");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let db_flush = || -> io::Result<()> {
         for name in ALL_CFS {

@@ -467,19 +467,27 @@ where
 
 /// True when any file under `dir` contains `needle` (RocksDB SSTs, WAL, manifests, ...).
 pub fn dir_contains(dir: &Path, needle: &[u8]) -> bool {
+    !files_containing(dir, needle).is_empty()
+}
+
+/// The files under `dir` that contain `needle`.
+pub fn files_containing(dir: &Path, needle: &[u8]) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
+        return Vec::new();
     };
-    entries.flatten().any(|e| {
+    let mut found = Vec::new();
+    for e in entries.flatten() {
         let path = e.path();
         if path.is_dir() {
-            dir_contains(&path, needle)
-        } else {
-            std::fs::read(&path)
-                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-                .unwrap_or(false)
+            found.extend(files_containing(&path, needle));
+        } else if std::fs::read(&path)
+            .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+            .unwrap_or(false)
+        {
+            found.push(path);
         }
-    })
+    }
+    found
 }
 
 /// A declare request with a unique title.

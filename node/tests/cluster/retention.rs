@@ -8,20 +8,28 @@ use icc_proto::v1::{
 };
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare, dir_contains, wait_for};
+use crate::harness::{
+    Cluster, DEADLINE, Options, declare, dir_contains, files_containing, wait_for,
+};
 
 const GONE: &str = "CANARY-RETENTION-3e91-PURGED";
 const HELD: &str = "CANARY-RETENTION-7b05-HELD";
 
 /// Declares a SEV4 eu-west incident with `canary` in every field that holds text, adds a note
-/// with it, optionally puts it under legal hold, and closes it. Returns its id.
-async fn declare_and_close(client: &icc_client::Client, canary: &str, hold: bool) -> String {
+/// with it (not in `request_id`: request ids stay, in the audit chain and the "purged"
+/// answers), optionally puts it under legal hold, and closes it. Returns its id.
+async fn declare_and_close(
+    client: &icc_client::Client,
+    canary: &str,
+    request_id: &str,
+    hold: bool,
+) -> String {
     let mut req = declare(&format!("{canary} title"));
     req.severity = Severity::Sev4 as i32;
     req.region = "eu-west".into();
     req.details = format!("{canary} details");
     req.customer_ids = vec![format!("{canary}-customer")];
-    req.request_id = format!("declare-{canary}");
+    req.request_id = request_id.to_owned();
     let id = client
         .declare(req, None)
         .await
@@ -69,8 +77,8 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
         ..Default::default()
     });
     let client = cluster.client();
-    let gone = declare_and_close(&client, GONE, false).await;
-    let held = declare_and_close(&client, HELD, true).await;
+    let gone = declare_and_close(&client, GONE, "declare-gone", false).await;
+    let held = declare_and_close(&client, HELD, "declare-held", true).await;
     let closed = client
         .get_incident(&held, Consistency::Linearizable)
         .await
@@ -116,11 +124,19 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
         assert!(message.contains("sev4/EU keep 2s"), "{message}");
     }
     for &n in &ids {
-        wait_for(
-            &format!("node {n}'s files without the purged canary"),
-            || async { (!dir_contains(&cluster.data_dir(n), GONE.as_bytes())).then_some(()) },
-        )
-        .await;
+        let dir = cluster.data_dir(n);
+        let deadline = std::time::Instant::now() + DEADLINE;
+        loop {
+            let left = files_containing(&dir, GONE.as_bytes());
+            if left.is_empty() {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "node {n}: the purged canary is still in {left:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
     for &n in &ids {
         let inc = cluster
@@ -140,7 +156,7 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
     // A late duplicate of the purged incident's declare is answered "purged", not re-declared.
     let mut again = declare(&format!("{GONE} title"));
     again.region = "eu-west".into();
-    again.request_id = format!("declare-{GONE}");
+    again.request_id = "declare-gone".into();
     let late = client.declare(again, None).await.expect_err("purged");
     assert!(late.to_string().contains("purged on"), "{late}");
 
