@@ -684,6 +684,39 @@ mod tests {
     }
 
     #[test]
+    fn retention_rules_by_jurisdiction_fall_back_to_any_then_to_defaults() {
+        use crate::domain::Severity::*;
+        let text = format!(
+            "[[retention]]\nseverity = \"sev4\"\njurisdiction = \"EU\"\nkeep = \"30d\"\n\
+             [[retention]]\nseverity = \"sev4\"\nkeep = \"2years\"\n{}",
+            three_regions(["voter", "voter", "voter"])
+        );
+        let c = parse(&text).expect("valid");
+        let day = 86_400 * 1_000_000_000;
+        assert_eq!(c.retention_rule(Sev4, "eu-west").keep_ns, 30 * day);
+        assert_eq!(c.retention_rule(Sev4, "eu-west").name, "sev4/EU keep 30d");
+        assert!(c.retention_rule(Sev4, "us-east").keep_ns > 700 * day);
+        let sev1 = c.retention_rule(Sev1, "us-east");
+        assert!(sev1.keep_ns > 7 * 365 * day, "default: 7 years");
+        assert_eq!(sev1.name, "sev1/US keep 7years (default)");
+        assert_eq!(c.retention_rules("eu-west").len(), 4);
+
+        for (bad, says) in [
+            ("severity = \"sev9\"\nkeep = \"1d\"", "sev1, sev2"),
+            (
+                "severity = \"sev1\"\njurisdiction = \"XX\"\nkeep = \"1d\"",
+                "unknown jurisdiction",
+            ),
+            ("severity = \"sev1\"\nkeep = \"forever\"", "not a duration"),
+            ("severity = \"sev1\"\nkeep = \"0s\"", "more than 0"),
+        ] {
+            let text = format!("[[retention]]\n{bad}\n{}", three_regions(["voter"; 3]));
+            let err = parse(&text).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn a_global_group_one_region_could_stop_is_refused() {
         // us-east holds 2 of 3 global voters: losing it loses the majority.
         let mut s = three_regions(["voter", "none", "voter"]);
