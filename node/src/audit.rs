@@ -38,7 +38,7 @@ pub fn next_entry(
         head,
         cmd,
         index,
-        actor(&cmd.op),
+        &actor_of(cmd),
         action(&cmd.op, applied),
         &applied.incident.id,
     )
@@ -88,6 +88,18 @@ fn chained(
     };
     e.hash = icc_proto::audit::entry_hash(&e);
     e
+}
+
+/// The audit actor: the identity the proposing node authenticated, with the author the client
+/// named when they differ (`alice (as bob)`), so a client cannot put another name in the audit
+/// log; the author alone for commands a node makes for itself (or without authentication).
+fn actor_of(cmd: &Command) -> String {
+    let author = actor(&cmd.op);
+    match cmd.caller.as_str() {
+        "" => author.to_owned(),
+        caller if caller == author || author == "unknown" => caller.to_owned(),
+        caller => format!("{caller} (as {author})"),
+    }
 }
 
 fn actor(op: &Op) -> &str {

@@ -95,6 +95,7 @@ fn cmd(request_id: &str, ms: u64, op: Op) -> Command {
         request_id: request_id.to_owned(),
         stamp: stamp(ms),
         op,
+        caller: String::new(),
     }
 }
 

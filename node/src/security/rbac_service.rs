@@ -110,6 +110,7 @@ impl RbacApi {
             request_id: request_id.to_owned(),
             stamp: self.ctx.clock.now(),
             op: crate::domain::Op::Security(op),
+            caller: String::new(),
         };
         let written = tokio::time::timeout(
             std::time::Duration::from_secs(5),

@@ -127,12 +127,16 @@ impl IncidentApi {
         crate::domain::check(&op).map_err(invalid)?;
         let fwd = hops.forwarded;
         let reader = self.ctx.reader(group, &hops);
+        let caller = hops.caller.clone();
         self.serve(
             group,
             hops,
             msg,
             |g| async move {
-                let applied = self.ctx.propose(&g, &request_id, op).await?;
+                let applied = self
+                    .ctx
+                    .propose_as(&g, &request_id, op, caller.as_deref())
+                    .await?;
                 Ok(self.incident_response(&g, &applied, fwd, &reader))
             },
             call,
@@ -431,12 +435,13 @@ impl IncidentService for IncidentApi {
             group_of_incident(&msg.id).to_owned(),
         );
         let reader = self.ctx.reader(&group, &hops);
+        let caller = hops.caller.clone();
         self.serve(
             &group,
             hops,
             msg,
             |g| async move {
-                let a = self.ctx.propose(&g, &rid, op).await?;
+                let a = self.ctx.propose_as(&g, &rid, op, caller.as_deref()).await?;
                 let (events, _) = convert::events_for(&a.incident.id, &a.events, &reader);
                 Ok(pb::AppendTimelineResponse {
                     event: events.last().cloned(),

@@ -280,12 +280,25 @@ impl NodeCtx {
 
     /// Stamps `op` with the HLC and commits it through `group`'s Raft; returns what apply decided.
     pub async fn propose(&self, group: &Group, request_id: &str, op: Op) -> Result<Applied, Route> {
+        self.propose_as(group, request_id, op, None).await
+    }
+
+    /// Like [`propose`](Self::propose), for a request made by `caller`, the identity this node
+    /// (or the node that forwarded the request) authenticated; apply audits it as the actor.
+    pub async fn propose_as(
+        &self,
+        group: &Group,
+        request_id: &str,
+        op: Op,
+        caller: Option<&str>,
+    ) -> Result<Applied, Route> {
         domain::check(&op).map_err(status::domain)?;
         domain::validate::request_id(request_id).map_err(status::domain)?;
         let cmd = Command {
             request_id: request_id.to_owned(),
             stamp: self.clock.now(),
             op,
+            caller: caller.unwrap_or_default().to_owned(),
         };
         let written = tokio::time::timeout(COMMIT_TIMEOUT, group.raft.client_write(cmd))
             .await
