@@ -125,7 +125,8 @@ pub async fn run(
         peers,
         groups,
         stopping: stop_rx.clone(),
-        access: crate::access_log::AccessLog::new(db.clone()),
+        access: crate::access_log::AccessLog::open(db.clone(), opts.node_id)
+            .context("opening the access log")?,
     });
     for group in ctx.groups.values() {
         tokio::spawn(crate::maintenance::run(

@@ -166,6 +166,24 @@ impl<S: AuditService> AuditService for Guarded<S> {
         self.allow(&req, Permission::AuditRead, &group)?;
         self.inner.verify_audit(req).await
     }
+
+    type ExportAccessStream = S::ExportAccessStream;
+
+    async fn export_access(
+        &self,
+        req: Request<pb::ExportAccessRequest>,
+    ) -> Resp<Self::ExportAccessStream> {
+        self.allow(&req, Permission::AuditRead, "")?;
+        self.inner.export_access(req).await
+    }
+
+    async fn verify_access(
+        &self,
+        req: Request<pb::VerifyAccessRequest>,
+    ) -> Resp<pb::VerifyAuditResponse> {
+        self.allow(&req, Permission::AuditRead, "")?;
+        self.inner.verify_access(req).await
+    }
 }
 
 #[tonic::async_trait]

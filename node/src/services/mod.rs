@@ -213,7 +213,8 @@ impl NodeCtx {
         }
     }
 
-    /// Records a read of `incident_id` from another jurisdiction (with what was withheld).
+    /// Appends a read of `incident_id` this node served to its access log: who, what was
+    /// returned and withheld, and whether the read crossed jurisdictions.
     pub fn log_access(
         &self,
         incident_id: &str,
@@ -221,18 +222,24 @@ impl NodeCtx {
         reader: &convert::Reader,
         withheld: Vec<String>,
     ) {
-        if !reader.crosses() {
-            return;
+        let mut returned = vec!["shareable".to_owned()];
+        if reader.full() {
+            returned.push("restricted".to_owned());
         }
         let record = AccessRecord {
-            at: self.clock.now(),
+            at: convert::hlc(self.clock.now()),
+            reader: hops
+                .caller
+                .clone()
+                .unwrap_or_else(|| "unauthenticated".to_owned()),
             incident_id: incident_id.to_owned(),
             reader_region: self.origin_region(hops),
             reader_jurisdiction: reader.reader.clone(),
             home_jurisdiction: reader.home.clone(),
+            returned,
             withheld,
         };
-        if let Err(e) = self.access.record(&record) {
+        if let Err(e) = self.access.record(record) {
             tracing::error!("access log write failed: {e}");
         }
     }
