@@ -115,6 +115,9 @@ Examples:
     /// Check and export the tamper-evident audit log (a hash chain of every accepted command)
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Check and export a node's access log (every read of incident records it served, hash-chained)
+    #[command(subcommand)]
+    Access(AccessCmd),
     /// Measure write throughput, latency and failover time of icc or etcd
     Bench(super::bench::BenchArgs),
     /// Risk register: incident counts, recurrence, time lost and trend per service
@@ -362,6 +365,47 @@ Examples:
     Verify(AuditVerifyArgs),
     /// Write a group's audit entries as JSON Lines (for an auditor or a SIEM)
     Export(AuditExportArgs),
+}
+
+/// `icc access ...`
+#[derive(Debug, Subcommand)]
+pub enum AccessCmd {
+    /// Recompute one node's access-log chain; names the first entry that does not match
+    #[command(after_help = "\
+Each node logs the reads it served (who, which incident, which field classes were returned or
+withheld, whether the read crossed jurisdictions) in its own chain; the node named answers.
+Needs audit.read (auditor or admin).
+
+Examples:
+  icc access verify --node 4")]
+    Verify(AccessNodeArgs),
+    /// Write one node's access log as JSON Lines (for an auditor or a SIEM)
+    #[command(after_help = "\
+Examples:
+  icc access export --node 4 --out node4-access.jsonl")]
+    Export(AccessExportArgs),
+}
+
+/// Arguments of `icc access verify`.
+#[derive(Debug, Args)]
+pub struct AccessNodeArgs {
+    /// The node whose access log to check (its id in the cluster file)
+    #[arg(long)]
+    pub node: u64,
+}
+
+/// Arguments of `icc access export`.
+#[derive(Debug, Args)]
+pub struct AccessExportArgs {
+    /// The node whose access log to export (its id in the cluster file)
+    #[arg(long)]
+    pub node: u64,
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// First entry to export
+    #[arg(long, default_value_t = 1)]
+    pub from_seq: u64,
 }
 
 /// Arguments of `icc audit verify`.

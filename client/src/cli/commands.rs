@@ -45,6 +45,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         },
         Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
+        Command::Access(cmd) => super::access_cmd::run(ctx, cmd).await,
         Command::Bench(a) => super::bench::bench(ctx, a).await,
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
         Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod access;
 mod audit;
 mod bad_input;
 mod clock;
