@@ -610,6 +610,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.keep_snapshot(&mut batch, meta, &snapshot)?;
         self.db().write(batch).map_err(io_err)?;
         self.state.ensure_work_indexes()?;
+        // The snapshot may stand for purges this node never applied: the replaced state's bytes
+        // must leave the disk as after an applied purge.
+        self.purged.notify_one();
         tracing::info!(last = ?meta.last_log_id, "installed snapshot");
         Ok(())
     }
