@@ -88,20 +88,27 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
     assert_eq!(closed.retention_rule, "sev4/EU keep 2s");
     assert!(closed.legal_hold.is_some());
 
-    // Only an admin may place or lift a hold.
-    let stranger = cluster.client_as("mallory");
-    let denied = stranger
-        .set_legal_hold(
-            SetLegalHoldRequest {
-                id: held.clone(),
-                hold: false,
-                reason: "no".into(),
-                ..Default::default()
-            },
-            None,
-        )
+    // Only an admin may place or lift a hold: a responder of the region is refused, and told
+    // which permission is missing (retried until the binding reached the answering node).
+    client
+        .rbac_bind("rita", "responder", vec!["eu-west".into()])
         .await
-        .expect_err("not an admin");
+        .expect("bind rita");
+    let rita = cluster.client_as("rita");
+    let release = SetLegalHoldRequest {
+        id: held.clone(),
+        hold: false,
+        reason: "no".into(),
+        ..Default::default()
+    };
+    let denied = wait_for("rita is refused as a responder", || async {
+        match rita.set_legal_hold(release.clone(), None).await {
+            Err(e) if e.to_string().contains("has responder on eu-west") => Some(e),
+            Err(_) => None,
+            Ok(_) => panic!("a responder lifted a legal hold"),
+        }
+    })
+    .await;
     assert!(
         denied.to_string().contains("incident.legal-hold"),
         "{denied}"
