@@ -483,12 +483,11 @@ impl IncidentService for IncidentApi {
                     reader_jurisdiction: reader.reader.clone(),
                     withheld: vec![format!("{withheld} restricted timeline entries")],
                 });
-                self.ctx.log_access(
-                    &id,
-                    &access,
-                    &reader,
-                    vec![format!("{withheld} restricted timeline entries")],
-                );
+                let logged = (withheld > 0)
+                    .then(|| format!("{withheld} restricted timeline entries"))
+                    .into_iter()
+                    .collect();
+                self.ctx.log_access(&id, &access, &reader, logged);
                 let (children, unavailable_regions) = self
                     .child_timelines(&incident, &origin, caller.as_deref())
                     .await;
@@ -542,11 +541,16 @@ impl IncidentService for IncidentApi {
     ) -> Result<Response<pb::IncidentResponse>, Status> {
         let hops = Hops::of(&req);
         let msg = req.into_inner();
+        // A hold is a legal act: without a name, it is recorded under the authenticated caller.
+        let author = match (msg.author.trim(), &hops.caller) {
+            ("", Some(caller)) => caller.clone(),
+            _ => msg.author.clone(),
+        };
         let op = Op::SetLegalHold(SetLegalHold {
             id: msg.id.clone(),
             hold: msg.hold,
             reason: msg.reason.clone(),
-            author: msg.author.clone(),
+            author,
         });
         let (request_id, group) = (
             msg.request_id.clone(),
