@@ -10,12 +10,12 @@ use icc_proto::v1::audit_service_client::AuditServiceClient;
 use icc_proto::v1::cluster_service_client::ClusterServiceClient;
 use icc_proto::v1::incident_service_client::IncidentServiceClient;
 use icc_proto::v1::{
-    AddLearnerRequest, AppendTimelineRequest, AppendTimelineResponse, AuditEntry,
+    AccessEntry, AddLearnerRequest, AppendTimelineRequest, AppendTimelineResponse, AuditEntry,
     ChangeMembershipRequest, Consistency, DeclareGlobalIncidentRequest, DeclareIncidentRequest,
-    ExportAuditRequest, GetIncidentRequest, GetTimelineRequest, GetTimelineResponse, Hlc,
-    IncidentResponse, ListIncidentsRequest, ListIncidentsResponse, MembershipResponse,
-    StatusRequest, StatusResponse, TransferLeaderRequest, UpdateIncidentRequest,
-    VerifyAuditRequest, VerifyAuditResponse,
+    ExportAccessRequest, ExportAuditRequest, GetIncidentRequest, GetTimelineRequest,
+    GetTimelineResponse, Hlc, IncidentResponse, ListIncidentsRequest, ListIncidentsResponse,
+    MembershipResponse, SetLegalHoldRequest, StatusRequest, StatusResponse, TransferLeaderRequest,
+    UpdateIncidentRequest, VerifyAccessRequest, VerifyAuditRequest, VerifyAuditResponse,
 };
 use tokio::time::Instant;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -253,6 +253,21 @@ impl Client {
         .map(|(resp, _)| resp)
     }
 
+    /// Places (`hold = true`) or releases a legal hold on an incident: a held incident is never
+    /// purged by retention. `request_id` works as for [`Client::declare`].
+    pub async fn set_legal_hold(
+        &self,
+        mut req: SetLegalHoldRequest,
+        request_id: Option<String>,
+    ) -> Result<IncidentResponse, ClientError> {
+        req.request_id = pick_request_id(request_id, &req.request_id);
+        self.unary(req, true, |ch, r| async move {
+            IncidentServiceClient::new(ch).set_legal_hold(r).await
+        })
+        .await
+        .map(|(resp, _)| resp)
+    }
+
     /// Adds a note to an incident's timeline. `request_id` works as for [`Client::declare`].
     pub async fn append_timeline(
         &self,
@@ -393,14 +408,54 @@ impl Client {
                 AuditServiceClient::new(ch).export_audit(r).await
             })
             .await?;
-        let mut out = Vec::new();
-        while let Some(item) = futures::StreamExt::next(&mut stream).await {
-            out.push(item.map_err(|s| ClientError::Rejected {
-                code: s.code(),
-                message: s.message().to_owned(),
-            })?);
-        }
-        Ok(out)
+        collect(&mut stream).await
+    }
+
+    // ---- access log (node-local) ------------------------------------------------------------
+
+    /// A client that talks to node `node_id` only (its address from the cluster status), for
+    /// calls about that node's own data such as its access log.
+    pub async fn node_client(&self, node_id: u64) -> Result<Client, ClientError> {
+        let status = self.cluster_status(false).await?;
+        let addr = status
+            .groups
+            .iter()
+            .flat_map(|g| &g.nodes)
+            .find(|n| n.node_id == node_id)
+            .map(|n| n.addr.clone())
+            .ok_or_else(|| ClientError::Rejected {
+                code: tonic::Code::NotFound,
+                message: format!("node {node_id} is not in the cluster status"),
+            })?;
+        let mut config = self.inner.config.clone();
+        config.endpoints = vec![addr];
+        Client::new(config)
+    }
+
+    /// Asks node `node_id` to recompute its access-log chain.
+    pub async fn verify_access(&self, node_id: u64) -> Result<VerifyAuditResponse, ClientError> {
+        let node = self.node_client(node_id).await?;
+        node.unary(VerifyAccessRequest { node_id }, true, |ch, r| async move {
+            AuditServiceClient::new(ch).verify_access(r).await
+        })
+        .await
+        .map(|(resp, _)| resp)
+    }
+
+    /// Node `node_id`'s access-log entries from `from_seq` on.
+    pub async fn export_access(
+        &self,
+        node_id: u64,
+        from_seq: u64,
+    ) -> Result<Vec<AccessEntry>, ClientError> {
+        let node = self.node_client(node_id).await?;
+        let req = ExportAccessRequest { node_id, from_seq };
+        let (mut stream, _) = node
+            .unary(req, false, |ch, r| async move {
+                AuditServiceClient::new(ch).export_access(r).await
+            })
+            .await?;
+        collect(&mut stream).await
     }
 
     // ---- the retry loop --------------------------------------------------------------------
@@ -646,6 +701,20 @@ pub(crate) fn record_failure(failures: &mut Vec<EndpointFailure>, endpoint: &str
             error,
         }),
     }
+}
+
+/// Every item of a server stream, or the status that ended it.
+async fn collect<T>(
+    stream: &mut (impl futures::Stream<Item = Result<T, tonic::Status>> + Unpin),
+) -> Result<Vec<T>, ClientError> {
+    let mut out = Vec::new();
+    while let Some(item) = futures::StreamExt::next(stream).await {
+        out.push(item.map_err(|s| ClientError::Rejected {
+            code: s.code(),
+            message: s.message().to_owned(),
+        })?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

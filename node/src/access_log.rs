@@ -1,23 +1,31 @@
-//! The node-local access log: every read of an incident from outside its home jurisdiction is
-//! recorded on the node that served it (a node of the home jurisdiction). Local, not
-//! replicated; records name what was withheld, never the withheld content.
+//! The node-local access log: every read of incident records this node serves (get, list,
+//! timeline) is appended here: who (the authenticated identity), which incident, which field
+//! classes were returned or withheld, and whether the read crossed jurisdictions. Local, not
+//! replicated (each node logs what it served), and hash-chained like the audit log
+//! (`icc_proto::access::entry_hash`), so `VerifyAccess` names the first altered entry. Records
+//! name what was withheld, never the content.
+//!
+//! Keys in the `access` column family: `a/<seq u64 BE>` -> protobuf `AccessEntry`. (Records
+//! written before the chain existed, keyed by HLC, are left alone and not exported.)
 
 use std::io;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use rocksdb::{DB, Direction, IteratorMode};
-use serde::{Deserialize, Serialize};
+use icc_proto::v1 as pb;
+use rocksdb::{DB, Direction, IteratorMode, ReadOptions};
 
-use crate::domain::Stamp;
-use crate::raft::codec::{decode, encode};
 use crate::raft::db::{cf, io_err};
-use crate::raft::keys::CF_ACCESS;
+use crate::raft::keys::{CF_ACCESS, prefix_end};
 
-/// One cross-jurisdiction read.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+const PREFIX: &[u8] = b"a/";
+
+/// One read, before it is chained.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessRecord {
     /// When, in this node's HLC.
-    pub at: Stamp,
+    pub at: pb::Hlc,
+    /// Who read.
+    pub reader: String,
     /// The incident read.
     pub incident_id: String,
     /// The region the read came through.
@@ -26,39 +34,133 @@ pub struct AccessRecord {
     pub reader_jurisdiction: String,
     /// The incident's home jurisdiction.
     pub home_jurisdiction: String,
+    /// Field classes returned.
+    pub returned: Vec<String>,
     /// What was withheld (field names and counts).
     pub withheld: Vec<String>,
 }
 
-/// Appends and lists access records in the node's RocksDB.
+/// Appends, lists and verifies this node's access log.
 #[derive(Clone)]
 pub struct AccessLog {
     db: Arc<DB>,
+    node_id: u64,
+    /// (last seq, last hash): appends are serialized so the chain has no forks.
+    head: Arc<Mutex<(u64, String)>>,
+}
+
+fn key(seq: u64) -> Vec<u8> {
+    let mut k = PREFIX.to_vec();
+    k.extend_from_slice(&seq.to_be_bytes());
+    k
+}
+
+fn decode(bytes: &[u8]) -> io::Result<pb::AccessEntry> {
+    prost::Message::decode(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 impl AccessLog {
-    /// The access log in `db`.
-    pub fn new(db: Arc<DB>) -> Self {
-        Self { db }
-    }
-
-    /// Appends one record (keyed by its HLC stamp, unique on this node).
-    pub fn record(&self, r: &AccessRecord) -> io::Result<()> {
-        let mut key = r.at.wall_ns.to_be_bytes().to_vec();
-        key.extend_from_slice(&r.at.logical.to_be_bytes());
-        self.db
-            .put_cf(cf(&self.db, CF_ACCESS)?, key, encode(r)?)
-            .map_err(io_err)
-    }
-
-    /// Every record, oldest first.
-    pub fn all(&self) -> io::Result<Vec<AccessRecord>> {
-        self.db
+    /// Node `node_id`'s access log in `db`, continuing its chain from the last stored entry.
+    pub fn open(db: Arc<DB>, node_id: u64) -> io::Result<Self> {
+        let last = db
             .iterator_cf(
+                cf(&db, CF_ACCESS)?,
+                IteratorMode::From(&prefix_end(PREFIX), Direction::Reverse),
+            )
+            .next()
+            .transpose()
+            .map_err(io_err)?
+            .filter(|(k, _)| k.starts_with(PREFIX))
+            .map(|(_, v)| decode(&v))
+            .transpose()?;
+        let head = last.map_or((0, icc_proto::audit::GENESIS.to_owned()), |e| {
+            (e.seq, e.hash)
+        });
+        Ok(Self {
+            db,
+            node_id,
+            head: Arc::new(Mutex::new(head)),
+        })
+    }
+
+    /// Appends one read to the chain.
+    pub fn record(&self, r: AccessRecord) -> io::Result<()> {
+        let mut head = self
+            .head
+            .lock()
+            .map_err(|_| io::Error::other("access log lock poisoned"))?;
+        let mut e = pb::AccessEntry {
+            seq: head.0 + 1,
+            at: Some(r.at),
+            cross_jurisdiction: r.reader_jurisdiction != r.home_jurisdiction,
+            reader: r.reader,
+            incident_id: r.incident_id,
+            reader_region: r.reader_region,
+            reader_jurisdiction: r.reader_jurisdiction,
+            home_jurisdiction: r.home_jurisdiction,
+            returned: r.returned,
+            withheld: r.withheld,
+            prev_hash: head.1.clone(),
+            hash: String::new(),
+            node_id: self.node_id,
+        };
+        e.hash = icc_proto::access::entry_hash(&e);
+        self.db
+            .put_cf(
                 cf(&self.db, CF_ACCESS)?,
-                IteratorMode::From(&[], Direction::Forward),
+                key(e.seq),
+                prost::Message::encode_to_vec(&e),
+            )
+            .map_err(io_err)?;
+        *head = (e.seq, e.hash);
+        Ok(())
+    }
+
+    /// The entries from `from_seq` on, oldest first.
+    pub fn entries(&self, from_seq: u64) -> io::Result<Vec<pb::AccessEntry>> {
+        let mut opts = ReadOptions::default();
+        opts.set_iterate_upper_bound(prefix_end(PREFIX));
+        self.db
+            .iterator_cf_opt(
+                cf(&self.db, CF_ACCESS)?,
+                opts,
+                IteratorMode::From(&key(from_seq), Direction::Forward),
             )
             .map(|item| item.map_err(io_err).and_then(|(_, v)| decode(&v)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(who: &str) -> AccessRecord {
+        AccessRecord {
+            at: pb::Hlc::default(),
+            reader: who.into(),
+            incident_id: "eu-west-000001".into(),
+            reader_region: "us-east".into(),
+            reader_jurisdiction: "US".into(),
+            home_jurisdiction: "EU".into(),
+            returned: vec!["shareable".into()],
+            withheld: vec!["details".into()],
+        }
+    }
+
+    #[test]
+    fn the_chain_continues_across_reopen_and_verifies() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::raft::db::open(dir.path()).unwrap();
+        let log = AccessLog::open(db.clone(), 4).unwrap();
+        log.record(read("alice")).unwrap();
+        log.record(read("bob")).unwrap();
+        let again = AccessLog::open(db, 4).unwrap();
+        again.record(read("carol")).unwrap();
+        let all = again.entries(1).unwrap();
+        assert_eq!(all.len(), 3);
+        assert!(all[0].cross_jurisdiction);
+        assert_eq!(all[2].reader, "carol");
+        assert_eq!(icc_proto::access::verify(&all), Ok(3));
     }
 }

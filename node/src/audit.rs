@@ -38,7 +38,7 @@ pub fn next_entry(
         head,
         cmd,
         index,
-        actor(&cmd.op),
+        &actor_of(cmd),
         action(&cmd.op, applied),
         &applied.incident.id,
     )
@@ -90,6 +90,18 @@ fn chained(
     e
 }
 
+/// The audit actor: the identity the proposing node authenticated, with the author the client
+/// named when they differ (`alice (as bob)`), so a client cannot put another name in the audit
+/// log; the author alone for commands a node makes for itself (or without authentication).
+fn actor_of(cmd: &Command) -> String {
+    let author = actor(&cmd.op);
+    match cmd.caller.as_str() {
+        "" => author.to_owned(),
+        caller if caller == author || author == "unknown" => caller.to_owned(),
+        caller => format!("{caller} (as {author})"),
+    }
+}
+
 fn actor(op: &Op) -> &str {
     let author = match op {
         Op::Declare(d) => &d.author,
@@ -104,6 +116,8 @@ fn actor(op: &Op) -> &str {
         Op::WarRoom(w) => &w.author,
         Op::ClockBreach(_) => "icc-clocks",
         Op::Standup(_) => "icc-standups",
+        Op::SetLegalHold(h) => &h.author,
+        Op::Purge(_) => "icc-retention",
     };
     if author.trim().is_empty() {
         "unknown"
@@ -175,5 +189,9 @@ fn action(op: &Op, applied: &Applied) -> String {
         }
         Op::ClockBreach(c) => format!("{} clock breached on {id}", c.clock.name()),
         Op::Standup(s) => format!("standup {} on {id}", s.n),
+        // No free text: the reason is in the timeline, which a purge deletes.
+        Op::SetLegalHold(h) if h.hold => format!("legal hold {id}"),
+        Op::SetLegalHold(_) => format!("legal hold release {id}"),
+        Op::Purge(p) => format!("purge {id} rule {}", p.rule.name),
     }
 }

@@ -54,7 +54,34 @@ pub struct ClusterConfig {
     /// Seconds the leader keeps retrying a notification before recording it as failed.
     #[serde(default = "default_give_up_s")]
     pub notify_give_up_s: u64,
+    /// How long closed incidents are kept, per severity and jurisdiction (defaults: SEV1 and
+    /// SEV2 7 years, SEV3 3 years, SEV4 1 year).
+    #[serde(default)]
+    pub retention: Vec<RetentionEntry>,
 }
+
+/// `[[retention]] severity = "sev4", jurisdiction = "EU", keep = "365d"`: closed incidents of
+/// that severity whose home region is in that jurisdiction are purged `keep` after closing.
+/// Without `jurisdiction` the rule applies to every jurisdiction without a rule of its own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionEntry {
+    /// `sev1` .. `sev4`.
+    pub severity: String,
+    /// A jurisdiction of the regions (`EU`, `US`, ...); empty: all.
+    #[serde(default)]
+    pub jurisdiction: String,
+    /// A humantime duration: `365d`, `7years`, `2s`.
+    pub keep: String,
+}
+
+/// Built-in retention, per severity.
+const DEFAULT_RETENTION: [(crate::domain::Severity, &str); 4] = [
+    (crate::domain::Severity::Sev1, "7years"),
+    (crate::domain::Severity::Sev2, "7years"),
+    (crate::domain::Severity::Sev3, "3years"),
+    (crate::domain::Severity::Sev4, "1year"),
+];
 
 fn default_give_up_s() -> u64 {
     600
@@ -377,9 +404,100 @@ impl ClusterConfig {
                 ));
             }
         }
+        self.validate_retention(&jurisdictions)?;
         self.validate_global()?;
         self.raft.validate("raft")?;
         self.global_raft.validate("global_raft")
+    }
+
+    /// Every `[[retention]]` names a severity, a known jurisdiction (or none) and a duration,
+    /// and no two rules cover the same pair.
+    fn validate_retention(&self, jurisdictions: &BTreeSet<&str>) -> Result<(), String> {
+        let mut seen = BTreeSet::new();
+        for r in &self.retention {
+            if !["sev1", "sev2", "sev3", "sev4"].contains(&r.severity.as_str()) {
+                return Err(format!(
+                    "retention: severity {:?} must be one of sev1, sev2, sev3, sev4",
+                    r.severity
+                ));
+            }
+            if !r.jurisdiction.is_empty() && !jurisdictions.contains(r.jurisdiction.as_str()) {
+                return Err(format!(
+                    "retention: unknown jurisdiction {:?} (known: {})",
+                    r.jurisdiction,
+                    jurisdictions.iter().copied().collect::<Vec<_>>().join(", ")
+                ));
+            }
+            let keep = humantime::parse_duration(&r.keep).map_err(|e| {
+                format!(
+                    "retention {} {}: keep {:?} is not a duration like \"365d\" or \"7years\": {e}",
+                    r.severity, r.jurisdiction, r.keep
+                )
+            })?;
+            if keep.is_zero() {
+                return Err(format!(
+                    "retention {} {}: keep must be more than 0",
+                    r.severity, r.jurisdiction
+                ));
+            }
+            if !seen.insert((r.severity.as_str(), r.jurisdiction.as_str())) {
+                return Err(format!(
+                    "retention: two rules for {} in {:?}",
+                    r.severity, r.jurisdiction
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The retention rule of `severity` for incidents of `region`: the rule for its
+    /// jurisdiction, else the rule without one, else the built-in default.
+    pub fn retention_rule(
+        &self,
+        severity: crate::domain::Severity,
+        region: &str,
+    ) -> crate::domain::RetentionRule {
+        let jurisdiction = self.jurisdiction(region).unwrap_or_default().to_owned();
+        let sev = severity.to_string();
+        let configured = self
+            .retention
+            .iter()
+            .filter(|r| r.severity == sev)
+            .find(|r| r.jurisdiction == jurisdiction)
+            .or_else(|| {
+                self.retention
+                    .iter()
+                    .find(|r| r.severity == sev && r.jurisdiction.is_empty())
+            });
+        let (keep, source) = match configured {
+            Some(r) => (r.keep.as_str(), ""),
+            None => (
+                DEFAULT_RETENTION
+                    .iter()
+                    .find(|(s, _)| *s == severity)
+                    .map_or("7years", |(_, k)| *k),
+                " (default)",
+            ),
+        };
+        // Validated at load; the default strings parse.
+        let keep_ns = humantime::parse_duration(keep).map_or(u64::MAX, |d| {
+            u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+        });
+        crate::domain::RetentionRule {
+            severity,
+            name: format!("{sev}/{jurisdiction} keep {keep}{source}"),
+            jurisdiction,
+            keep_ns,
+        }
+    }
+
+    /// The retention rules of every severity for incidents of `region` (carried by a close).
+    pub fn retention_rules(&self, region: &str) -> Vec<crate::domain::RetentionRule> {
+        use crate::domain::Severity::*;
+        [Sev1, Sev2, Sev3, Sev4]
+            .into_iter()
+            .map(|s| self.retention_rule(s, region))
+            .collect()
     }
 
     /// The global group must keep a majority when any one region is lost.
@@ -565,6 +683,39 @@ mod tests {
         assert_eq!(c.latency("us-east", "ap-south"), Duration::ZERO);
         assert!(c.export_allowed("EU", "US"));
         assert!(!c.export_allowed("US", "EU"), "one direction only");
+    }
+
+    #[test]
+    fn retention_rules_by_jurisdiction_fall_back_to_any_then_to_defaults() {
+        use crate::domain::Severity::*;
+        let text = format!(
+            "[[retention]]\nseverity = \"sev4\"\njurisdiction = \"EU\"\nkeep = \"30d\"\n\
+             [[retention]]\nseverity = \"sev4\"\nkeep = \"2years\"\n{}",
+            three_regions(["voter", "voter", "voter"])
+        );
+        let c = parse(&text).expect("valid");
+        let day = 86_400 * 1_000_000_000;
+        assert_eq!(c.retention_rule(Sev4, "eu-west").keep_ns, 30 * day);
+        assert_eq!(c.retention_rule(Sev4, "eu-west").name, "sev4/EU keep 30d");
+        assert!(c.retention_rule(Sev4, "us-east").keep_ns > 700 * day);
+        let sev1 = c.retention_rule(Sev1, "us-east");
+        assert!(sev1.keep_ns > 7 * 365 * day, "default: 7 years");
+        assert_eq!(sev1.name, "sev1/US keep 7years (default)");
+        assert_eq!(c.retention_rules("eu-west").len(), 4);
+
+        for (bad, says) in [
+            ("severity = \"sev9\"\nkeep = \"1d\"", "sev1, sev2"),
+            (
+                "severity = \"sev1\"\njurisdiction = \"XX\"\nkeep = \"1d\"",
+                "unknown jurisdiction",
+            ),
+            ("severity = \"sev1\"\nkeep = \"forever\"", "not a duration"),
+            ("severity = \"sev1\"\nkeep = \"0s\"", "more than 0"),
+        ] {
+            let text = format!("[[retention]]\n{bad}\n{}", three_regions(["voter"; 3]));
+            let err = parse(&text).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod failpoints;
 pub mod hlc;
 pub mod leader;
+pub mod maintenance;
 pub mod node;
 pub mod notify;
 pub mod peers;

@@ -128,10 +128,16 @@ pub async fn run(
         peers,
         groups,
         stopping: stop_rx.clone(),
-        access: crate::access_log::AccessLog::new(db.clone()),
+        access: crate::access_log::AccessLog::open(db.clone(), opts.node_id)
+            .context("opening the access log")?,
         policy: policy.clone(),
     });
     for group in ctx.groups.values() {
+        tokio::spawn(crate::maintenance::run(
+            group.clone(),
+            db.clone(),
+            stop_rx.clone(),
+        ));
         tokio::spawn(mark_recovered(group.clone()));
         let members = topology.group_members(&group.name);
         if members.iter().map(|n| n.id).min() == Some(opts.node_id) {
@@ -154,6 +160,7 @@ pub async fn run(
     tokio::spawn(crate::leader::saga::run(ctx.clone()));
     tokio::spawn(crate::leader::clock_guard::run(ctx.clone()));
     tokio::spawn(crate::leader::escalator::run(ctx.clone()));
+    tokio::spawn(crate::leader::purger::run(ctx.clone()));
     tokio::spawn(crate::security::rbac_service::refresh(
         ctx.clone(),
         policy.clone(),
@@ -280,6 +287,7 @@ async fn start_group(
 ) -> anyhow::Result<Group> {
     let keys = GroupKeys::new(name);
     let (changes, _) = broadcast::channel(4096);
+    let purged = Arc::new(tokio::sync::Notify::new());
     let t = if name == GLOBAL_GROUP {
         &topology.global_raft
     } else {
@@ -319,7 +327,7 @@ async fn start_group(
             Arc::new(move |region: &str| topology.latency(&here, region))
         }),
         LogStore::new(db.clone(), keys.clone(), syncer.clone()),
-        StateMachine::new(db.clone(), keys, changes.clone()),
+        StateMachine::new(db.clone(), keys, changes.clone(), purged.clone()),
     )
     .await
     .with_context(|| format!("starting raft group {name}"))?;
@@ -328,6 +336,7 @@ async fn start_group(
         raft,
         state,
         changes,
+        purged,
         recovered: AtomicBool::new(false),
     })
 }

@@ -144,8 +144,7 @@ pub mod audit {
     /// so no two different entries share an input.
     pub fn entry_hash(e: &AuditEntry) -> String {
         let at = e.at.unwrap_or_default();
-        let mut h = Sha256::new();
-        for part in [
+        chain_hash(&[
             e.group.as_bytes(),
             &e.seq.to_be_bytes(),
             &e.index.to_be_bytes(),
@@ -157,7 +156,14 @@ pub mod audit {
             e.action.as_bytes(),
             e.incident_id.as_bytes(),
             e.prev_hash.as_bytes(),
-        ] {
+        ])
+    }
+
+    /// Hex SHA-256 over `parts`, each length-prefixed so no two different part lists share an
+    /// input. The hash of every chain icc keeps (audit log, access log).
+    pub fn chain_hash(parts: &[&[u8]]) -> String {
+        let mut h = Sha256::new();
+        for part in parts {
             h.update((part.len() as u64).to_be_bytes());
             h.update(part);
         }
@@ -176,32 +182,81 @@ pub mod audit {
     /// Checks `entries` (in order, starting at seq 1): sequence numbers, links and hashes.
     /// Returns how many entries were checked.
     pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AuditEntry>) -> Result<u64, Broken> {
+        verify_chain(
+            entries
+                .into_iter()
+                .map(|e| (e.seq, e.prev_hash.as_str(), e.hash.as_str(), entry_hash(e))),
+        )
+    }
+
+    /// Checks a chain given, per entry in order, (seq, prev_hash, stored hash, recomputed hash):
+    /// seqs count from 1, each entry links to the previous one's hash, hashes match.
+    pub fn verify_chain<'a>(
+        entries: impl IntoIterator<Item = (u64, &'a str, &'a str, String)>,
+    ) -> Result<u64, Broken> {
         let mut prev = GENESIS.to_owned();
         let mut count = 0u64;
-        for e in entries {
+        for (seq, prev_hash, hash, recomputed) in entries {
             count += 1;
-            if e.seq != count {
+            if seq != count {
                 return Err(Broken {
-                    seq: e.seq,
-                    reason: format!("expected entry {count}, found {}", e.seq),
+                    seq,
+                    reason: format!("expected entry {count}, found {seq}"),
                 });
             }
-            if e.prev_hash != prev {
+            if prev_hash != prev {
                 return Err(Broken {
-                    seq: e.seq,
+                    seq,
                     reason: "prev_hash does not match the previous entry's hash".into(),
                 });
             }
-            let recomputed = entry_hash(e);
-            if recomputed != e.hash {
+            if recomputed != hash {
                 return Err(Broken {
-                    seq: e.seq,
-                    reason: format!("hash mismatch: stored {}, recomputed {recomputed}", e.hash),
+                    seq,
+                    reason: format!("hash mismatch: stored {hash}, recomputed {recomputed}"),
                 });
             }
-            prev = e.hash.clone();
+            prev = hash.to_owned();
         }
         Ok(count)
+    }
+}
+
+/// The access log's hash chain: the same construction as the audit log's.
+pub mod access {
+    use super::audit::{Broken, chain_hash, verify_chain};
+    use super::v1::AccessEntry;
+
+    /// Hex SHA-256 over the entry's fields (all but `hash`) and `prev_hash`.
+    pub fn entry_hash(e: &AccessEntry) -> String {
+        let at = e.at.unwrap_or_default();
+        let returned = e.returned.join("\n");
+        let withheld = e.withheld.join("\n");
+        chain_hash(&[
+            &e.node_id.to_be_bytes(),
+            &e.seq.to_be_bytes(),
+            &at.wall_ns.to_be_bytes(),
+            &at.logical.to_be_bytes(),
+            &at.node_id.to_be_bytes(),
+            e.reader.as_bytes(),
+            e.incident_id.as_bytes(),
+            e.reader_region.as_bytes(),
+            e.reader_jurisdiction.as_bytes(),
+            e.home_jurisdiction.as_bytes(),
+            &[u8::from(e.cross_jurisdiction)],
+            returned.as_bytes(),
+            withheld.as_bytes(),
+            e.prev_hash.as_bytes(),
+        ])
+    }
+
+    /// Checks `entries` (in order, from seq 1); returns how many were checked.
+    pub fn verify<'a>(entries: impl IntoIterator<Item = &'a AccessEntry>) -> Result<u64, Broken> {
+        verify_chain(
+            entries
+                .into_iter()
+                .map(|e| (e.seq, e.prev_hash.as_str(), e.hash.as_str(), entry_hash(e))),
+        )
     }
 }
 

@@ -115,6 +115,9 @@ Examples:
     /// Check and export the tamper-evident audit log (a hash chain of every accepted command)
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Check and export a node's access log (every read of incident records it served, hash-chained)
+    #[command(subcommand)]
+    Access(AccessCmd),
     /// Measure write throughput, latency and failover time of icc or etcd
     Bench(super::bench::BenchArgs),
     /// Risk register: incident counts, recurrence, time lost and trend per service
@@ -442,6 +445,47 @@ Examples:
     Export(AuditExportArgs),
 }
 
+/// `icc access ...`
+#[derive(Debug, Subcommand)]
+pub enum AccessCmd {
+    /// Recompute one node's access-log chain; names the first entry that does not match
+    #[command(after_help = "\
+Each node logs the reads it served (who, which incident, which field classes were returned or
+withheld, whether the read crossed jurisdictions) in its own chain; the node named answers.
+Needs audit.read (auditor or admin).
+
+Examples:
+  icc access verify --node 4")]
+    Verify(AccessNodeArgs),
+    /// Write one node's access log as JSON Lines (for an auditor or a SIEM)
+    #[command(after_help = "\
+Examples:
+  icc access export --node 4 --out node4-access.jsonl")]
+    Export(AccessExportArgs),
+}
+
+/// Arguments of `icc access verify`.
+#[derive(Debug, Args)]
+pub struct AccessNodeArgs {
+    /// The node whose access log to check (its id in the cluster file)
+    #[arg(long)]
+    pub node: u64,
+}
+
+/// Arguments of `icc access export`.
+#[derive(Debug, Args)]
+pub struct AccessExportArgs {
+    /// The node whose access log to export (its id in the cluster file)
+    #[arg(long)]
+    pub node: u64,
+    /// Write to this file instead of standard output
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<std::path::PathBuf>,
+    /// First entry to export
+    #[arg(long, default_value_t = 1)]
+    pub from_seq: u64,
+}
+
 /// Arguments of `icc audit verify`.
 #[derive(Debug, Args)]
 pub struct AuditVerifyArgs {
@@ -527,6 +571,29 @@ Examples:
 Examples:
   icc incident decide us-east-000042 \"fail over to eu-west\" --rationale \"us-east db unrecoverable within SLA\"")]
     Decide(super::warroom::DecideArgs),
+    /// Place a legal hold: the incident is kept past its retention (never purged) until released
+    #[command(after_help = "\
+Allowed on closed incidents too. Needs the admin role (permission incident.legal-hold): a hold is
+a legal decision, so responders cannot place or lift one. Recorded in the timeline and the audit log.
+
+Examples:
+  icc incident hold eu-west-000042 --reason \"litigation hold, matter 2026-17\"")]
+    Hold(HoldArgs),
+    /// Release a legal hold: retention applies again (a closed incident past it is purged)
+    #[command(after_help = "\
+Examples:
+  icc incident release eu-west-000042 --reason \"matter 2026-17 settled\"")]
+    Release(HoldArgs),
+}
+
+/// Arguments of `icc incident hold` and `icc incident release`.
+#[derive(Debug, Args)]
+pub struct HoldArgs {
+    /// Incident id, e.g. eu-west-000042
+    pub id: String,
+    /// The legal ground (case or matter), recorded in the timeline
+    #[arg(long)]
+    pub reason: String,
 }
 
 /// Arguments of `icc incident declare`.

@@ -9,8 +9,8 @@ use serde_json::json;
 
 use super::args::{
     AddLearnerArgs, AuditCmd, AuditExportArgs, AuditVerifyArgs, ChangeMembershipArgs, ClusterCmd,
-    Command, DeclareArgs, IncidentCmd, ListArgs, NotificationsCmd, NotificationsListArgs, Output,
-    RiskCmd, ShowArgs, StatusChangeArgs, TimelineAddArgs, TimelineCmd, TransferLeaderArgs,
+    Command, DeclareArgs, HoldArgs, IncidentCmd, ListArgs, NotificationsCmd, NotificationsListArgs,
+    Output, RiskCmd, ShowArgs, StatusChangeArgs, TimelineAddArgs, TimelineCmd, TransferLeaderArgs,
     UpdateArgs, WatchArgs,
 };
 use super::parse::status_word;
@@ -31,6 +31,8 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
             IncidentCmd::Status(a) => super::warroom::post_status(ctx, a).await,
             IncidentCmd::Action(cmd) => super::warroom::action(ctx, cmd).await,
             IncidentCmd::Decide(a) => super::warroom::decide(ctx, a).await,
+            IncidentCmd::Hold(a) => legal_hold(ctx, a, true).await,
+            IncidentCmd::Release(a) => legal_hold(ctx, a, false).await,
         },
         Command::Timeline(cmd) => match cmd {
             TimelineCmd::Add(a) => timeline_add(ctx, a).await,
@@ -47,6 +49,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         },
         Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
+        Command::Access(cmd) => super::access_cmd::run(ctx, cmd).await,
         Command::Bench(a) => super::bench::bench(ctx, a).await,
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
         Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,
@@ -326,6 +329,33 @@ async fn change_status(ctx: &Ctx, a: StatusChangeArgs, status: Status) -> Result
                 status_word(i.status()),
                 i.version
             ))
+        }
+        Output::Json => print_incident_response(ctx, &resp),
+    }
+}
+
+async fn legal_hold(ctx: &Ctx, a: HoldArgs, hold: bool) -> Result<(), Failure> {
+    let req = icc_client::v1::SetLegalHoldRequest {
+        id: a.id,
+        hold,
+        reason: a.reason,
+        author: ctx.author.clone(),
+        ..Default::default()
+    };
+    let resp = ctx
+        .client
+        .set_legal_hold(req, None)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    match ctx.output {
+        Output::Table => {
+            let i = need_incident(resp.incident.as_ref())?;
+            let what = if hold {
+                "under legal hold"
+            } else {
+                "legal hold released"
+            };
+            ctx.print(&format!("{}: {what} (version {})", i.id, i.version))
         }
         Output::Json => print_incident_response(ctx, &resp),
     }

@@ -1,6 +1,7 @@
 //! The `icc` command line: argument definitions, settings resolution, output and error
 //! reporting. `main.rs` only parses the arguments and hands them to [`run`].
 
+mod access_cmd;
 pub mod args;
 mod bench;
 mod certs_cmd;

@@ -39,6 +39,8 @@ pub fn kind_word(k: EventKind) -> &'static str {
         EventKind::DecisionRecorded => "decision_recorded",
         EventKind::ClockBreached => "clock_breached",
         EventKind::Standup => "standup",
+        EventKind::LegalHoldPlaced => "legal_hold_placed",
+        EventKind::LegalHoldReleased => "legal_hold_released",
     }
 }
 
@@ -127,6 +129,12 @@ pub fn incident_json(i: Option<&Incident>) -> Value {
             "details": i.details,
             "customer_ids": i.customer_ids,
             "severity_set_by": i.severity_set_by,
+            "closed_at": hlc_json(i.closed_at.as_ref()),
+            "retention_rule": i.retention_rule,
+            "purge_after_ns": i.purge_after_ns,
+            "legal_hold": i.legal_hold.as_ref().map(|h| json!({
+                "by": h.by, "reason": h.reason, "at": hlc_json(h.at.as_ref()),
+            })),
             "roles": i.roles.iter().map(|r| (r.role.clone(), Value::from(r.person.clone()))).collect::<serde_json::Map<_, _>>(),
             "notifications": i.notifications.iter().map(|n| notification_json(&i.id, n)).collect::<Vec<_>>(),
             "war_room": super::warroom::war_room_json(i.war_room.as_ref()),
@@ -384,6 +392,30 @@ pub fn incident_detail(i: &Incident) -> String {
     }
     if i.escalation_tier > 0 {
         t.row(["TIER".to_string(), i.escalation_tier.to_string()]);
+    }
+    if i.closed_at.is_some() {
+        t.row(["CLOSED".to_string(), utc(i.closed_at.as_ref())]);
+    }
+    if !i.retention_rule.is_empty() {
+        let at = Hlc {
+            wall_ns: i.purge_after_ns,
+            ..Default::default()
+        };
+        t.row([
+            "RETENTION".to_string(),
+            format!("{} (purged after {})", i.retention_rule, utc(Some(&at))),
+        ]);
+    }
+    if let Some(h) = &i.legal_hold {
+        t.row([
+            "LEGAL HOLD".to_string(),
+            format!(
+                "placed by {} at {}: {} (never purged while held)",
+                h.by,
+                utc(h.at.as_ref()),
+                h.reason
+            ),
+        ]);
     }
     if let Some(sla) = &i.sla {
         let done = |reached| i.status() as i32 >= reached as i32;

@@ -4,7 +4,7 @@ use std::io;
 
 use super::{
     Applied, Command, CommandResult, Incident, Op, TimelineEvent, clock, declare, escalate, link,
-    note, outbox, standup, update, validate, warroom,
+    note, outbox, retention, standup, update, validate, warroom,
 };
 
 /// Read access to the state a command may need. The RocksDB state machine implements it; unit
@@ -17,6 +17,10 @@ pub trait StateView {
     fn recorded_result(&self, request_id: &str) -> io::Result<Option<CommandResult>>;
     /// The sequence number the next declared incident gets (starts at 1).
     fn next_sequence(&self) -> io::Result<u64>;
+    /// What is left of incident `id` if it was purged.
+    fn tombstone(&self, _id: &str) -> io::Result<Option<super::Tombstone>> {
+        Ok(None)
+    }
 }
 
 /// What an accepted command writes. The state machine persists all of it, together with the new
@@ -29,6 +33,8 @@ pub struct Effects {
     pub events: Vec<TimelineEvent>,
     /// The new value of the incident sequence, when the command consumed one.
     pub next_sequence: Option<u64>,
+    /// Set by an accepted purge: delete everything of `incident` and keep only this.
+    pub purged: Option<retention::Tombstone>,
 }
 
 /// The effects of a change to an existing incident: stamped and versioned with the command.
@@ -44,6 +50,7 @@ pub(super) fn changed(
         incident,
         events,
         next_sequence: None,
+        purged: None,
     }
 }
 
@@ -72,6 +79,11 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
     }
     if let Err(e) = check(&cmd.op) {
         return Ok(rejected(e));
+    }
+    if let Some(id) = cmd.op.target()
+        && let Some(gone) = view.tombstone(id)?
+    {
+        return Ok(rejected(gone.error()));
     }
     if let Some(id) = cmd.op.target()
         && let Some(current) = view.incident(id)?
@@ -118,6 +130,14 @@ pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Tra
             Some(current) => standup::apply(s, current, cmd.stamp, index),
             None => Err(super::DomainError::NotFound { id: s.id.clone() }),
         },
+        Op::SetLegalHold(h) => match view.incident(&h.id)? {
+            Some(current) => retention::apply_hold(h, current, cmd.stamp, index),
+            None => Err(super::DomainError::NotFound { id: h.id.clone() }),
+        },
+        Op::Purge(p) => match view.incident(&p.id)? {
+            Some(current) => retention::apply_purge(p, current, cmd.stamp),
+            None => Err(super::DomainError::NotFound { id: p.id.clone() }),
+        },
     };
     Ok(match outcome {
         Ok(effects) => Transition {
@@ -150,16 +170,22 @@ pub fn check(op: &Op) -> Result<(), super::DomainError> {
         Op::WarRoom(w) => warroom::check(w),
         Op::ClockBreach(c) => clock::check(c),
         Op::Standup(s) => standup::check(s),
+        Op::SetLegalHold(h) => retention::check_hold(h),
+        Op::Purge(p) => retention::check_purge(p),
     }
 }
 
-/// The rule "closed is final": once an incident is closed, the only change it accepts is an
-/// appended annotation (a timeline note). Checked here, once, for every operation that targets an
+/// The rule "closed is final": once an incident is closed, the only changes it accepts are an
+/// appended annotation (a timeline note), a legal hold or its release, and its purge. Checked here, once, for every operation that targets an
 /// existing incident, so a new operation cannot forget it.
 fn closed_is_final(op: &Op, current: &Incident) -> Result<(), super::DomainError> {
     // Recording a delivery is not a change of the incident: the notification of the close itself
-    // is delivered after it.
-    if current.status != super::Status::Closed || matches!(op, Op::Note(_) | Op::RecordDelivery(_))
+    // is delivered after it. Holds and purges exist for closed incidents' sake.
+    if current.status != super::Status::Closed
+        || matches!(
+            op,
+            Op::Note(_) | Op::RecordDelivery(_) | Op::SetLegalHold(_) | Op::Purge(_)
+        )
     {
         return Ok(());
     }

@@ -18,6 +18,7 @@ struct MemState {
     /// ("a refusal changes nothing" is about incidents, timelines and accepted results).
     refusals: BTreeMap<String, DomainError>,
     next_sequence: Option<u64>,
+    tombstones: BTreeMap<String, crate::domain::Tombstone>,
 }
 
 impl PartialEq for MemState {
@@ -42,6 +43,9 @@ impl StateView for MemState {
     fn next_sequence(&self) -> io::Result<u64> {
         Ok(self.next_sequence.unwrap_or(1))
     }
+    fn tombstone(&self, id: &str) -> io::Result<Option<crate::domain::Tombstone>> {
+        Ok(self.tombstones.get(id).cloned())
+    }
 }
 
 impl MemState {
@@ -56,6 +60,12 @@ impl MemState {
         }
         if let Some(e) = t.effects {
             let id = e.incident.id.clone();
+            if let Some(tomb) = e.purged {
+                self.incidents.remove(&id);
+                self.timelines.remove(&id);
+                self.tombstones.insert(id, tomb);
+                return t.result;
+            }
             self.timelines
                 .entry(id.clone())
                 .or_default()
@@ -85,6 +95,7 @@ fn cmd(request_id: &str, ms: u64, op: Op) -> Command {
         request_id: request_id.to_owned(),
         stamp: stamp(ms),
         op,
+        caller: String::new(),
     }
 }
 
@@ -118,6 +129,7 @@ fn update(id: &str) -> Update {
         classifier: String::new(),
         channels: Vec::new(),
         roles: Vec::new(),
+        retention: Vec::new(),
     }
 }
 
@@ -834,6 +846,50 @@ fn breach(id: &str, clock: crate::domain::Clock, due: u64) -> Op {
     })
 }
 
+fn closed_with_retention(s: &mut MemState, keep_ms: u64) -> String {
+    let id = declared(s);
+    s.run(&cmd("r", 2, status_to(&id, Status::Resolved)), 2)
+        .expect("resolve");
+    let close = Op::Update(Update {
+        status: Some(Status::Closed),
+        retention: vec![rule(keep_ms)],
+        ..update(&id)
+    });
+    let a = s.run(&cmd("c", 3, close), 3).expect("close");
+    assert_eq!(a.incident.closed_at, Some(stamp(3)));
+    assert_eq!(
+        a.incident.retention.map(|r| r.expires_at_ns),
+        Some(stamp(3 + keep_ms).wall_ns),
+        "retention counts from the close's stamp"
+    );
+    id
+}
+
+fn rule(keep_ms: u64) -> crate::domain::RetentionRule {
+    crate::domain::RetentionRule {
+        severity: Severity::Sev2,
+        jurisdiction: "US".into(),
+        keep_ns: keep_ms * 1_000_000,
+        name: format!("sev2/US keep {keep_ms}ms"),
+    }
+}
+
+fn purge(id: &str, keep_ms: u64) -> Op {
+    Op::Purge(crate::domain::Purge {
+        id: id.to_owned(),
+        rule: rule(keep_ms),
+    })
+}
+
+fn hold(id: &str, on: bool) -> Op {
+    Op::SetLegalHold(crate::domain::SetLegalHold {
+        id: id.to_owned(),
+        hold: on,
+        reason: "matter 17".into(),
+        author: "legal".into(),
+    })
+}
+
 #[test]
 fn a_status_update_clock_breaches_once_per_slot_and_a_status_update_moves_it_on() {
     use crate::domain::Clock;
@@ -1084,4 +1140,53 @@ fn the_page_guard_folds_escalation_pages_beyond_its_limit_per_window() {
         .run(&cmd("e4", 70_000, paging(&inc.id, 4)), 4)
         .expect("tier 4");
     assert_eq!(pages(&c.incident), 2);
+}
+
+#[test]
+fn a_purge_waits_for_retention_and_any_legal_hold_then_leaves_a_tombstone() {
+    let mut s = MemState::default();
+    let id = closed_with_retention(&mut s, 10);
+    let early = s
+        .run(&cmd("p1", 5, purge(&id, 10)), 4)
+        .expect_err("retention runs until 13 ms");
+    assert!(matches!(&early, DomainError::Precondition { field, .. } if field == "rule"));
+
+    let placed = s
+        .run(&cmd("h", 6, hold(&id, true)), 5)
+        .expect("a hold on a closed incident");
+    assert_eq!(placed.events[0].kind, EventKind::LegalHoldPlaced);
+    s.run(&cmd("h2", 7, hold(&id, true)), 6)
+        .expect_err("already held");
+    let held = s
+        .run(&cmd("p2", 20, purge(&id, 10)), 7)
+        .expect_err("held incidents are kept");
+    assert!(matches!(&held, DomainError::Precondition { field, .. } if field == "legal_hold"));
+
+    let released = s.run(&cmd("u", 21, hold(&id, false)), 8).expect("release");
+    assert_eq!(released.events[0].kind, EventKind::LegalHoldReleased);
+    assert!(released.incident.legal_hold.is_none());
+    s.run(&cmd("p3", 22, purge(&id, 10)), 9).expect("purge");
+    assert!(!s.incidents.contains_key(&id) && !s.timelines.contains_key(&id));
+
+    let note = Op::Note(Note {
+        id: id.clone(),
+        author: "carol".into(),
+        text: "late".into(),
+        restricted: false,
+        status_update: false,
+    });
+    let gone = s.run(&cmd("n", 23, note), 10).expect_err("purged");
+    assert!(
+        gone.to_string().contains("purged on") && gone.to_string().contains("keep 10ms"),
+        "{gone}"
+    );
+}
+
+#[test]
+fn only_closed_incidents_are_purged() {
+    let mut s = MemState::default();
+    let id = declared(&mut s);
+    let err = s.run(&cmd("p", 1_000, purge(&id, 1)), 2).expect_err("open");
+    assert!(matches!(&err, DomainError::Precondition { field, .. } if field == "status"));
+    assert!(s.incidents.contains_key(&id));
 }

@@ -99,6 +99,9 @@ pub(super) fn apply(
         roles: Default::default(),
         war_room: Default::default(),
         policy_version: d.policy_version,
+        closed_at: None,
+        retention: None,
+        legal_hold: None,
     };
     let mut events = Vec::with_capacity(1);
     let mut text = format!(
@@ -130,6 +133,7 @@ pub(super) fn apply(
         incident,
         events,
         next_sequence: Some(sequence + 1),
+        purged: None,
     })
 }
 

@@ -29,6 +29,17 @@ pub enum DomainError {
         /// The id that was asked for.
         id: String,
     },
+    /// The incident was purged under a retention rule (maps to gRPC `NotFound`): its data is
+    /// gone, only this answer is left.
+    #[error("incident {id}: purged on {on} under retention rule {rule}")]
+    Purged {
+        /// The purged incident.
+        id: String,
+        /// When (RFC 3339, UTC).
+        on: String,
+        /// The retention rule.
+        rule: String,
+    },
 }
 
 impl DomainError {

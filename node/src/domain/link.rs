@@ -58,5 +58,6 @@ pub(super) fn apply(
         incident: inc,
         events,
         next_sequence: None,
+        purged: None,
     })
 }

@@ -15,6 +15,7 @@ mod escalate;
 mod link;
 mod note;
 mod outbox;
+mod retention;
 mod standup;
 mod update;
 mod warroom;
@@ -30,6 +31,9 @@ pub use model::{
 };
 pub use outbox::{
     Audience, Channel, ChannelFormat, DeliveryState, Notification, NotificationKind, RecordDelivery,
+};
+pub use retention::{
+    LegalHold, Purge, Retention, RetentionRule, SetLegalHold, Tombstone, check_hold, check_purge,
 };
 pub use warroom::{
     Action, ActionState, Decision, MAX_DUE_IN_S, StatusPost, WarRoom, WarRoomChange, WarRoomEdit,

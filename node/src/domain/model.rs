@@ -125,6 +125,10 @@ pub enum EventKind {
     ClockBreached,
     /// A time-boxed standup was due: recorded with its time box, the commander reminded.
     Standup,
+    /// A legal hold was placed: the incident is kept past its retention until released.
+    LegalHoldPlaced,
+    /// A legal hold was released: retention applies again.
+    LegalHoldReleased,
 }
 
 /// SLA targets of a severity, in nanoseconds from declaration (the policy the proposing node
@@ -384,6 +388,16 @@ pub struct Incident {
     /// The severity policy version whose targets set the deadlines (0: the built-in default).
     #[serde(default)]
     pub policy_version: u64,
+    /// When it was closed (the HLC stamp of the close): retention counts from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closed_at: Option<Stamp>,
+    /// The retention rule taken at closing and when it expires; `None` while open (or closed
+    /// by a node that carried no rule: then it is kept).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<super::Retention>,
+    /// A legal hold: while set, the incident is never purged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_hold: Option<super::LegalHold>,
 }
 
 impl Incident {
@@ -415,6 +429,11 @@ pub struct Command {
     pub stamp: Stamp,
     /// What to do.
     pub op: Op,
+    /// The identity the proposing node authenticated for this request (client certificate or
+    /// token, carried as `icc-caller` over forwarding hops); empty when a node acts for itself
+    /// or runs without authentication. The audit actor is this, not the client-sent author.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub caller: String,
 }
 
 impl fmt::Display for Command {
@@ -431,6 +450,9 @@ impl fmt::Display for Command {
             Op::WarRoom(w) => format!("war room {}", w.id),
             Op::ClockBreach(c) => format!("{} clock breached on {}", c.clock.name(), c.id),
             Op::Standup(s) => format!("standup {} on {}", s.n, s.id),
+            Op::SetLegalHold(h) if h.hold => format!("legal hold on {}", h.id),
+            Op::SetLegalHold(h) => format!("legal hold release on {}", h.id),
+            Op::Purge(p) => format!("purge {} under {}", p.id, p.rule.name),
         };
         write!(f, "{what} (request {})", self.request_id)
     }
@@ -462,6 +484,10 @@ pub enum Op {
     ClockBreach(ClockBreach),
     /// Record a due standup and remind the commander (proposed by the leader's escalator).
     Standup(Standup),
+    /// Place or release a legal hold (allowed on closed incidents).
+    SetLegalHold(super::SetLegalHold),
+    /// Delete a closed incident whose retention expired (proposed by the leader's purger).
+    Purge(super::Purge),
 }
 
 /// Standup number `n` of incident `id`, due at `due` (request id `<id>/standup/<n>/v<version>`).
@@ -505,6 +531,8 @@ impl Op {
             Op::WarRoom(w) => Some(&w.id),
             Op::ClockBreach(c) => Some(&c.id),
             Op::Standup(s) => Some(&s.id),
+            Op::SetLegalHold(h) => Some(&h.id),
+            Op::Purge(p) => Some(&p.id),
         }
     }
 }
@@ -603,6 +631,11 @@ pub struct Update {
     /// Roles to assign or hand over: (role, person).
     #[serde(default)]
     pub roles: Vec<(String, String)>,
+    /// Retention rules of the incident's jurisdiction, one per severity, from the proposing
+    /// node's configuration; set when the update closes the incident (apply picks the rule of
+    /// the severity it closes at).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retention: Vec<super::RetentionRule>,
 }
 
 /// Append a note to an incident's timeline. Allowed on closed incidents (annotations).

@@ -185,5 +185,6 @@ pub(super) fn apply(
         incident: inc,
         events: Vec::new(),
         next_sequence: None,
+        purged: None,
     })
 }

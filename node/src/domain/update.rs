@@ -149,6 +149,9 @@ pub(super) fn apply(
         inc.status = next;
         // A status change is a status update too.
         inc.deadlines.status_update_given(next, stamp);
+        if next == super::Status::Closed {
+            super::retention::on_close(&mut inc, &u.retention, stamp);
+        }
         record(
             &mut inc,
             &mut events,
@@ -180,6 +183,7 @@ pub(super) fn apply(
         incident: inc,
         events,
         next_sequence: None,
+        purged: None,
     })
 }
 

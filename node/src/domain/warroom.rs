@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::apply::{author_or_unknown, record};
+use super::apply::{author_or_unknown, changed, record};
 use super::{DomainError, Effects, EventKind, Incident, Stamp, validate};
 
 /// The war-room sections of one incident.
@@ -345,11 +345,5 @@ pub(super) fn apply(
     if let Some(e) = events.last_mut() {
         e.restricted = restricted;
     }
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-    })
+    Ok(changed(inc, events, stamp, index))
 }

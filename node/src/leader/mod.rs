@@ -7,6 +7,7 @@
 pub mod clock_guard;
 pub mod escalator;
 pub mod outbox;
+pub mod purger;
 pub mod saga;
 
 use std::future::Future;

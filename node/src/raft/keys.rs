@@ -18,7 +18,7 @@
 //! | `sm`    | `d/<due ns u64 BE><incident id>`    | empty: escalation due-time index        |
 //! | `sm`    | `do/<incident id>`                  | u64 BE: the incident's due time above   |
 //! | `sm`    | `ob/<incident id>`                  | empty: it has a pending notification    |
-//! | `sm`    | `work_index_v2`                     | empty: the work indexes are complete    |
+//! | `sm`    | `work_index_v3`                     | empty: the work indexes are complete    |
 //! | `sm`    | `sec/b/<identity> 0x00 <role>`      | JSON role binding (global group)        |
 //! | `sm`    | `sec/t/<sha-256 hex>`               | JSON token record, never the token      |
 //! | `sm`    | `sec/r/<request id>`                | empty: security command applied         |
@@ -181,6 +181,37 @@ impl GroupKeys {
     /// Prefix of every change record.
     pub fn changes(&self) -> Vec<u8> {
         self.key(b"c/")
+    }
+
+    /// Request-index entry: request `request_id` targeted incident `id` (value: the log index
+    /// of its change record, or empty for a refusal), so a purge finds every record of it.
+    pub fn incident_request(&self, id: &str, request_id: &str) -> Vec<u8> {
+        let mut k = self.incident_requests(id);
+        k.extend_from_slice(request_id.as_bytes());
+        k
+    }
+
+    /// Prefix of incident `id`'s request-index entries.
+    pub fn incident_requests(&self, id: &str) -> Vec<u8> {
+        self.key(format!("ir/{id}/").as_bytes())
+    }
+
+    /// Purge-index entry: closed incident `id` may be purged from `at_ns` on.
+    pub fn purge_due(&self, at_ns: u64, id: &str) -> Vec<u8> {
+        let mut k = self.purges_due();
+        k.extend_from_slice(&at_ns.to_be_bytes());
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
+    /// Prefix of the purge index, in expiry order.
+    pub fn purges_due(&self) -> Vec<u8> {
+        self.key(b"pu/")
+    }
+
+    /// Tombstone of purged incident `id`.
+    pub fn tombstone(&self, id: &str) -> Vec<u8> {
+        self.key(format!("pg/{id}").as_bytes())
     }
 }
 

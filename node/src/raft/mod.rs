@@ -11,6 +11,7 @@ pub mod keys;
 pub mod log_store;
 pub mod network;
 pub mod pending;
+pub mod purge;
 pub mod service;
 pub mod state_machine;
 pub mod work_index;

@@ -101,6 +101,20 @@ impl GroupState {
         self.get(&self.keys.incident(id))
     }
 
+    /// What is left of incident `id` if it was purged.
+    pub fn tombstone(&self, id: &str) -> io::Result<Option<domain::Tombstone>> {
+        self.get(&self.keys.tombstone(id))
+    }
+
+    /// The closed incidents whose retention (as recorded at closing) ended before `now_ns`.
+    pub fn due_for_purge(&self, now_ns: u64) -> io::Result<Vec<Incident>> {
+        let mut due = Vec::new();
+        for id in work_index::purge_due_before(&self.db, &self.keys, now_ns)? {
+            due.extend(self.incident(&id)?);
+        }
+        Ok(due)
+    }
+
     /// Every incident, ordered by id (so by declaration order within a region).
     pub fn incidents(&self) -> io::Result<Vec<Incident>> {
         self.scan(&self.keys.incidents())?
@@ -266,6 +280,12 @@ impl<T: SmRead> StateView for T {
             .transpose()
     }
 
+    fn tombstone(&self, id: &str) -> io::Result<Option<domain::Tombstone>> {
+        self.read(&self.group_keys().tombstone(id))?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
     fn next_sequence(&self) -> io::Result<u64> {
         match self.read(&self.group_keys().key(SEQUENCE))? {
             None => Ok(1),
@@ -284,14 +304,24 @@ impl<T: SmRead> StateView for T {
 pub struct StateMachine {
     state: GroupState,
     changes: broadcast::Sender<ChangeRecord>,
+    /// Woken after a run that purged an incident: the node's storage maintenance then makes
+    /// the purged bytes leave the disk (snapshot, log purge, flush, compaction).
+    purged: Arc<tokio::sync::Notify>,
 }
 
 impl StateMachine {
-    /// The state machine of group `keys`; committed changes are published on `changes`.
-    pub fn new(db: Arc<DB>, keys: GroupKeys, changes: broadcast::Sender<ChangeRecord>) -> Self {
+    /// The state machine of group `keys`; committed changes are published on `changes`, and
+    /// `purged` is woken after a run that purged an incident.
+    pub fn new(
+        db: Arc<DB>,
+        keys: GroupKeys,
+        changes: broadcast::Sender<ChangeRecord>,
+        purged: Arc<tokio::sync::Notify>,
+    ) -> Self {
         Self {
             state: GroupState::new(db, keys),
             changes,
+            purged,
         }
     }
 
@@ -310,6 +340,7 @@ impl StateMachine {
         entry: &super::Entry,
         applied: &mut AppliedState,
         pending: &mut PendingWrites<'_>,
+        purged: &mut bool,
     ) -> io::Result<(Option<super::Outcome>, Option<ChangeRecord>)> {
         let keys = self.keys();
         let index = entry.log_id.index();
@@ -347,8 +378,21 @@ impl StateMachine {
             EntryPayload::Normal(cmd) => {
                 let view = PendingView { pending, keys };
                 let t = domain::apply(&view, cmd, index)?;
-                if let (Some(e), Ok(done)) = (&t.effects, &t.result) {
+                if let (Some(e), Ok(done), Some(tomb)) = (
+                    &t.effects,
+                    &t.result,
+                    t.effects.as_ref().and_then(|e| e.purged.as_ref()),
+                ) {
+                    // Only a content-free audit entry and the tombstone outlive a purge.
+                    super::purge::delete_incident(pending, keys, &e.incident, tomb, cmd)?;
+                    append_audit(pending, keys, cmd, done, index)?;
+                    *purged = true;
+                } else if let (Some(e), Ok(done)) = (&t.effects, &t.result) {
                     pending.put(keys.incident(&e.incident.id), encode(&e.incident)?);
+                    pending.put(
+                        keys.incident_request(&e.incident.id, &cmd.request_id),
+                        index.to_be_bytes().to_vec(),
+                    );
                     work_index::update(pending, keys, &e.incident)?;
                     for ev in &e.events {
                         pending.put(keys.timeline_event(&e.incident.id, ev.seq), encode(ev)?);
@@ -357,19 +401,7 @@ impl StateMachine {
                         pending.put(keys.key(SEQUENCE), next.to_be_bytes().to_vec());
                     }
                     pending.put(keys.request(&cmd.request_id), encode(done)?);
-                    // The audit chain grows in the same batch as the effects it records.
-                    let head: audit::Head = pending
-                        .get(&keys.key(AUDIT_HEAD))?
-                        .map(|b| decode(&b))
-                        .transpose()?
-                        .unwrap_or_default();
-                    let entry = audit::next_entry(keys.name(), &head, cmd, done, index);
-                    pending.put(keys.audit(entry.seq), prost::Message::encode_to_vec(&entry));
-                    let head = audit::Head {
-                        seq: entry.seq,
-                        hash: entry.hash,
-                    };
-                    pending.put(keys.key(AUDIT_HEAD), encode(&head)?);
+                    append_audit(pending, keys, cmd, done, index)?;
                     let record = ChangeRecord {
                         index,
                         at: cmd.stamp,
@@ -386,6 +418,12 @@ impl StateMachine {
                     && domain::validate::request_id(&cmd.request_id).is_ok()
                 {
                     pending.put(keys.refusal(&cmd.request_id), encode(refusal)?);
+                    // Indexed under its incident, so the incident's purge deletes it too.
+                    if let Some(id) = cmd.op.target()
+                        && view_has_incident(pending, keys, id)?
+                    {
+                        pending.put(keys.incident_request(id, &cmd.request_id), Vec::new());
+                    }
                 }
                 if index.is_multiple_of(1_000) && index > CHANGES_RETAINED {
                     let below = index - CHANGES_RETAINED;
@@ -439,6 +477,35 @@ impl StateMachine {
         }
         Ok((applied, data))
     }
+}
+
+/// Appends the audit entry of an accepted command to the group's chain, in the run's batch (so
+/// the chain grows with the effects it records).
+fn append_audit(
+    pending: &mut PendingWrites<'_>,
+    keys: &GroupKeys,
+    cmd: &domain::Command,
+    done: &Applied,
+    index: u64,
+) -> io::Result<()> {
+    let head: audit::Head = pending
+        .get(&keys.key(AUDIT_HEAD))?
+        .map(|b| decode(&b))
+        .transpose()?
+        .unwrap_or_default();
+    let entry = audit::next_entry(keys.name(), &head, cmd, done, index);
+    pending.put(keys.audit(entry.seq), prost::Message::encode_to_vec(&entry));
+    let head = audit::Head {
+        seq: entry.seq,
+        hash: entry.hash,
+    };
+    pending.put(keys.key(AUDIT_HEAD), encode(&head)?);
+    Ok(())
+}
+
+/// Whether incident `id` exists as the run sees it.
+fn view_has_incident(pending: &PendingWrites<'_>, keys: &GroupKeys, id: &str) -> io::Result<bool> {
+    Ok(pending.get(&keys.incident(id))?.is_some())
 }
 
 fn put_pair(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
@@ -507,13 +574,18 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         let mut pending = PendingWrites::new(self.db(), cf(self.db(), CF_SM)?);
         let mut changes = Vec::new();
         let mut replies = Vec::new();
+        let mut purged = false;
         while let Some((entry, responder)) = entries.try_next().await? {
-            let (result, change) = self.apply_entry(&entry, &mut applied, &mut pending)?;
+            let (result, change) =
+                self.apply_entry(&entry, &mut applied, &mut pending, &mut purged)?;
             changes.extend(change);
             replies.extend(responder.map(|r| (r, result)));
         }
         pending.put(self.keys().key(APPLIED), encode(&applied)?);
         pending.commit()?;
+        if purged {
+            self.purged.notify_one();
+        }
         // Only once the run is in RocksDB do clients and watchers hear of it.
         for c in changes {
             // Nobody listening is fine.
@@ -535,6 +607,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         Self {
             state: self.state.clone(),
             changes: self.changes.clone(),
+            purged: self.purged.clone(),
         }
     }
 
@@ -554,6 +627,9 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         self.keep_snapshot(&mut batch, meta, &snapshot)?;
         self.db().write(batch).map_err(io_err)?;
         self.state.ensure_work_indexes()?;
+        // The snapshot may stand for purges this node never applied: the replaced state's bytes
+        // must leave the disk as after an applied purge.
+        self.purged.notify_one();
         tracing::info!(last = ?meta.last_log_id, "installed snapshot");
         Ok(())
     }

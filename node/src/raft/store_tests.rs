@@ -29,7 +29,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Roc
         Ok((
             dir,
             LogStore::new(db.clone(), keys.clone(), syncer),
-            StateMachine::new(db, keys, tx),
+            StateMachine::new(db, keys, tx, Default::default()),
         ))
     }
 }

@@ -3,6 +3,8 @@
 //! - The **due index** orders incidents by the wall time at which their next escalation tier
 //!   falls due (see `Deadlines::next_due`), for the escalator.
 //! - The **outbox index** names the incidents with a pending notification, for the outbox.
+//! - The **purge index** orders closed incidents without a legal hold by the end of their
+//!   retention, for the purger.
 //!
 //! Both tasks used to decode every incident of the group several times a second; under load
 //! the escalator alone was a third of the leader's CPU, growing with every incident ever
@@ -21,7 +23,7 @@ use super::pending::PendingWrites;
 use crate::domain::{DeliveryState, Incident};
 
 /// Present once the group's work indexes are complete.
-const MARKER: &[u8] = b"work_index_v2";
+const MARKER: &[u8] = b"work_index_v3";
 
 /// Whether `incident` has a notification the outbox still has to deliver.
 fn has_pending_notification(incident: &Incident) -> bool {
@@ -31,12 +33,28 @@ fn has_pending_notification(incident: &Incident) -> bool {
         .any(|n| n.state == DeliveryState::Pending)
 }
 
+/// When `incident` may be purged, if it is closed with a retention and not under legal hold.
+fn purge_at(incident: &Incident) -> Option<u64> {
+    match (&incident.retention, &incident.legal_hold) {
+        (Some(r), None) => Some(r.expires_at_ns),
+        _ => None,
+    }
+}
+
 /// Adds the index changes for `incident`'s new state to an apply call's writes.
 pub fn update(
     pending: &mut PendingWrites<'_>,
     keys: &GroupKeys,
     incident: &Incident,
 ) -> io::Result<()> {
+    // The expiry is fixed at closing, so the entry's key is stable: put or delete it.
+    if let Some(r) = &incident.retention {
+        let key = keys.purge_due(r.expires_at_ns, &incident.id);
+        match purge_at(incident) {
+            Some(_) => pending.put(key, Vec::new()),
+            None => pending.delete(key),
+        }
+    }
     if has_pending_notification(incident) {
         pending.put(keys.outbox(&incident.id), Vec::new());
     } else {
@@ -61,6 +79,32 @@ pub fn update(
         None => pending.delete(keys.due_of(&incident.id)),
     }
     Ok(())
+}
+
+/// Removes every index entry of a purged `incident`.
+pub fn forget(
+    pending: &mut PendingWrites<'_>,
+    keys: &GroupKeys,
+    incident: &Incident,
+) -> io::Result<()> {
+    pending.delete(keys.outbox(&incident.id));
+    if let Some(r) = &incident.retention {
+        pending.delete(keys.purge_due(r.expires_at_ns, &incident.id));
+    }
+    let old = pending
+        .get(&keys.due_of(&incident.id))?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
+        .map(u64::from_be_bytes);
+    if let Some(at) = old {
+        pending.delete(keys.due(at, &incident.id));
+    }
+    pending.delete(keys.due_of(&incident.id));
+    Ok(())
+}
+
+/// Ids of the closed incidents whose retention ended before `now_ns`, earliest first.
+pub fn purge_due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<String>> {
+    ids_under(db, &keys.purges_due(), keys.purge_due(now_ns, ""), 8)
 }
 
 /// Ids of the incidents whose next escalation fell due before `now_ns`, earliest first.
@@ -109,13 +153,21 @@ pub fn ensure(
     }
     let incidents = incidents()?;
     let mut batch = WriteBatch::default();
-    for prefix in [keys.dues(), keys.dues_of(), keys.outboxes()] {
+    for prefix in [
+        keys.dues(),
+        keys.dues_of(),
+        keys.outboxes(),
+        keys.purges_due(),
+    ] {
         batch.delete_range_cf(sm, prefix.clone(), prefix_end(&prefix));
     }
     let mut indexed = 0;
     for inc in &incidents {
         if has_pending_notification(inc) {
             batch.put_cf(sm, keys.outbox(&inc.id), []);
+        }
+        if let Some(at) = purge_at(inc) {
+            batch.put_cf(sm, keys.purge_due(at, &inc.id), []);
         }
         if let Some(at) = inc.next_escalation_at() {
             batch.put_cf(sm, keys.due(at, &inc.id), []);
@@ -158,6 +210,9 @@ mod tests {
             roles: Default::default(),
             war_room: Default::default(),
             policy_version: 0,
+            closed_at: None,
+            retention: None,
+            legal_hold: None,
         }
     }
 

@@ -133,6 +133,15 @@ impl<S: IncidentService> IncidentService for Guarded<S> {
         self.inner.change_war_room(req).await
     }
 
+    async fn set_legal_hold(
+        &self,
+        req: Request<pb::SetLegalHoldRequest>,
+    ) -> Resp<pb::IncidentResponse> {
+        let group = group_of_incident(&req.get_ref().id).to_owned();
+        self.allow(&req, Permission::LegalHold, &group)?;
+        self.inner.set_legal_hold(req).await
+    }
+
     type WatchIncidentsStream = S::WatchIncidentsStream;
 
     async fn watch_incidents(
@@ -165,6 +174,24 @@ impl<S: AuditService> AuditService for Guarded<S> {
         let group = req.get_ref().group.clone();
         self.allow(&req, Permission::AuditRead, &group)?;
         self.inner.verify_audit(req).await
+    }
+
+    type ExportAccessStream = S::ExportAccessStream;
+
+    async fn export_access(
+        &self,
+        req: Request<pb::ExportAccessRequest>,
+    ) -> Resp<Self::ExportAccessStream> {
+        self.allow(&req, Permission::AuditRead, "")?;
+        self.inner.export_access(req).await
+    }
+
+    async fn verify_access(
+        &self,
+        req: Request<pb::VerifyAccessRequest>,
+    ) -> Resp<pb::VerifyAuditResponse> {
+        self.allow(&req, Permission::AuditRead, "")?;
+        self.inner.verify_access(req).await
     }
 }
 

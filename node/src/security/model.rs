@@ -29,6 +29,9 @@ pub enum Permission {
     RbacAdmin,
     /// Apply a new severity policy version.
     PolicyApply,
+    /// Place or release a legal hold (stops or lets retention purge an incident). Admin only:
+    /// a hold is a legal decision, and a responder must not be able to lift one.
+    LegalHold,
 }
 
 impl Permission {
@@ -44,6 +47,7 @@ impl Permission {
             Permission::ClusterAdmin => "cluster.admin",
             Permission::RbacAdmin => "rbac.admin",
             Permission::PolicyApply => "policy.apply",
+            Permission::LegalHold => "incident.legal-hold",
         }
     }
 }

@@ -153,6 +153,7 @@ where
             request_id: request_id.to_owned(),
             stamp: ctx.clock.now(),
             op: crate::domain::Op::Security(op),
+            caller: String::new(),
         };
         let written = tokio::time::timeout(
             std::time::Duration::from_secs(5),

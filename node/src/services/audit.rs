@@ -47,6 +47,27 @@ impl AuditApi {
 }
 
 type EntryStream = Pin<Box<dyn Stream<Item = Result<pb::AuditEntry, Status>> + Send>>;
+type AccessStream = Pin<Box<dyn Stream<Item = Result<pb::AccessEntry, Status>> + Send>>;
+
+impl AuditApi {
+    /// The access log is node-local: only the node it names answers for it.
+    fn this_node(&self, node_id: u64) -> Result<(), Status> {
+        if node_id == self.ctx.id {
+            return Ok(());
+        }
+        let addr = self
+            .ctx
+            .topology
+            .nodes
+            .iter()
+            .find(|n| n.id == node_id)
+            .map_or_else(|| "no such node".to_owned(), |n| format!("at {}", n.addr));
+        Err(Status::failed_precondition(format!(
+            "node_id: the access log is kept by each node; this is node {}, ask node {node_id} ({addr})",
+            self.ctx.id
+        )))
+    }
+}
 
 #[tonic::async_trait]
 impl AuditService for AuditApi {
@@ -64,6 +85,56 @@ impl AuditService for AuditApi {
             .map_err(status::storage)?;
         let stream = futures::stream::iter(entries.into_iter().map(Ok));
         Ok(self.ctx.reply(Box::pin(stream) as EntryStream))
+    }
+
+    type ExportAccessStream = AccessStream;
+
+    async fn export_access(
+        &self,
+        req: Request<pb::ExportAccessRequest>,
+    ) -> Result<Response<Self::ExportAccessStream>, Status> {
+        let msg = req.into_inner();
+        self.this_node(msg.node_id)?;
+        let entries = self
+            .ctx
+            .access
+            .entries(msg.from_seq.max(1))
+            .map_err(status::storage)?;
+        let stream = futures::stream::iter(entries.into_iter().map(Ok));
+        Ok(self.ctx.reply(Box::pin(stream) as AccessStream))
+    }
+
+    async fn verify_access(
+        &self,
+        req: Request<pb::VerifyAccessRequest>,
+    ) -> Result<Response<pb::VerifyAuditResponse>, Status> {
+        self.this_node(req.into_inner().node_id)?;
+        let entries = self.ctx.access.entries(1).map_err(status::storage)?;
+        let served_by = self.ctx.home().ok().map(|g| self.ctx.served_by(&g, false));
+        let resp = match icc_proto::access::verify(&entries) {
+            Ok(n) => pb::VerifyAuditResponse {
+                ok: true,
+                entries: n,
+                first_bad_seq: 0,
+                reason: String::new(),
+                served_by,
+            },
+            Err(broken) => {
+                tracing::error!(
+                    seq = broken.seq,
+                    "access log chain broken: {}",
+                    broken.reason
+                );
+                pb::VerifyAuditResponse {
+                    ok: false,
+                    entries: broken.seq,
+                    first_bad_seq: broken.seq,
+                    reason: broken.reason,
+                    served_by,
+                }
+            }
+        };
+        Ok(self.ctx.reply(resp))
     }
 
     async fn verify_audit(

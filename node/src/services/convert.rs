@@ -105,6 +105,8 @@ fn kind_pb(k: EventKind) -> pb::EventKind {
         EventKind::DecisionRecorded => pb::EventKind::DecisionRecorded,
         EventKind::ClockBreached => pb::EventKind::ClockBreached,
         EventKind::Standup => pb::EventKind::Standup,
+        EventKind::LegalHoldPlaced => pb::EventKind::LegalHoldPlaced,
+        EventKind::LegalHoldReleased => pb::EventKind::LegalHoldReleased,
     }
 }
 
@@ -362,6 +364,18 @@ pub fn incident(i: &Incident) -> pb::Incident {
             .collect(),
         war_room: (!i.war_room.is_empty()).then(|| war_room(&i.war_room)),
         policy_version: i.policy_version,
+        closed_at: i.closed_at.map(hlc),
+        retention_rule: i
+            .retention
+            .as_ref()
+            .map(|r| r.rule.clone())
+            .unwrap_or_default(),
+        purge_after_ns: i.retention.as_ref().map_or(0, |r| r.expires_at_ns),
+        legal_hold: i.legal_hold.as_ref().map(|h| pb::LegalHoldInfo {
+            by: h.by.clone(),
+            reason: h.reason.clone(),
+            at: Some(hlc(h.at)),
+        }),
     }
 }
 
@@ -442,6 +456,9 @@ mod tests {
             roles: Default::default(),
             war_room: Default::default(),
             policy_version: 0,
+            closed_at: None,
+            retention: None,
+            legal_hold: None,
         }
     }
 

@@ -14,8 +14,8 @@ use tonic::{Code, Request, Response, Status};
 
 use super::{Group, Hops, Located, NodeCtx, Route, convert, group_of_incident, status};
 use crate::domain::{
-    Applied, Declare, DeclareGlobal, DomainError, GLOBAL_PREFIX, Incident, Note, Op, Update,
-    validate,
+    Applied, Declare, DeclareGlobal, DomainError, GLOBAL_PREFIX, Incident, Note, Op, SetLegalHold,
+    Update, validate,
 };
 use crate::peers::PeerChannel;
 use crate::raft::state_machine::ChangeRecord;
@@ -127,12 +127,16 @@ impl IncidentApi {
         crate::domain::check(&op).map_err(invalid)?;
         let fwd = hops.forwarded;
         let reader = self.ctx.reader(group, &hops);
+        let caller = hops.caller.clone();
         self.serve(
             group,
             hops,
             msg,
             |g| async move {
-                let applied = self.ctx.propose(&g, &request_id, op).await?;
+                let applied = self
+                    .ctx
+                    .propose_as(&g, &request_id, op, caller.as_deref())
+                    .await?;
                 Ok(self.incident_response(&g, &applied, fwd, &reader))
             },
             call,
@@ -271,6 +275,16 @@ fn classify(
     ))
 }
 
+/// NOT_FOUND for an incident this group does not hold: "purged on ... under ..." when its
+/// tombstone says so, else plainly not found.
+fn missing(g: &Group, id: &str) -> Status {
+    match g.state.tombstone(id) {
+        Ok(Some(t)) => status::domain(t.error()),
+        Ok(None) => status::domain(DomainError::NotFound { id: id.to_owned() }),
+        Err(e) => status::storage(e),
+    }
+}
+
 type ChangeStream = Pin<Box<dyn Stream<Item = Result<pb::IncidentChange, Status>> + Send>>;
 
 #[tonic::async_trait]
@@ -323,9 +337,9 @@ impl IncidentService for IncidentApi {
             msg,
             |g| async move {
                 self.ctx.read_barrier(&g, consistency).await?;
-                let inc = g.state.incident(&id).map_err(status::storage)?;
-                let inc =
-                    inc.ok_or_else(|| status::domain(DomainError::NotFound { id: id.clone() }))?;
+                let Some(inc) = g.state.incident(&id).map_err(status::storage)? else {
+                    return Err(missing(&g, &id).into());
+                };
                 let (view, withheld) = convert::incident_for(&inc, &reader);
                 self.ctx.log_access(&id, &access, &reader, withheld);
                 Ok(pb::IncidentResponse {
@@ -429,6 +443,14 @@ impl IncidentService for IncidentApi {
                 .iter()
                 .map(|r| (r.role.clone(), r.person.clone()))
                 .collect(),
+            // Only a close needs them: retention counts from the close.
+            retention: if msg.status == Some(pb::Status::Closed as i32) {
+                self.ctx
+                    .topology
+                    .retention_rules(group_of_incident(&msg.id))
+            } else {
+                Vec::new()
+            },
         });
         let (request_id, group) = (
             msg.request_id.clone(),
@@ -460,12 +482,13 @@ impl IncidentService for IncidentApi {
             group_of_incident(&msg.id).to_owned(),
         );
         let reader = self.ctx.reader(&group, &hops);
+        let caller = hops.caller.clone();
         self.serve(
             &group,
             hops,
             msg,
             |g| async move {
-                let a = self.ctx.propose(&g, &rid, op).await?;
+                let a = self.ctx.propose_as(&g, &rid, op, caller.as_deref()).await?;
                 let (events, _) = convert::events_for(&a.incident.id, &a.events, &reader);
                 Ok(pb::AppendTimelineResponse {
                     event: events.last().cloned(),
@@ -498,9 +521,7 @@ impl IncidentService for IncidentApi {
             |g| async move {
                 self.ctx.read_barrier(&g, consistency).await?;
                 let Some(incident) = g.state.incident(&id).map_err(status::storage)? else {
-                    return Err(Route::Fail(status::domain(DomainError::NotFound {
-                        id: id.clone(),
-                    })));
+                    return Err(Route::Fail(missing(&g, &id)));
                 };
                 let own = g.state.timeline(&id).map_err(status::storage)?;
                 let (mut events, withheld) = convert::events_for(&id, &own, &reader);
@@ -509,12 +530,11 @@ impl IncidentService for IncidentApi {
                     reader_jurisdiction: reader.reader.clone(),
                     withheld: vec![format!("{withheld} restricted timeline entries")],
                 });
-                self.ctx.log_access(
-                    &id,
-                    &access,
-                    &reader,
-                    vec![format!("{withheld} restricted timeline entries")],
-                );
+                let logged = (withheld > 0)
+                    .then(|| format!("{withheld} restricted timeline entries"))
+                    .into_iter()
+                    .collect();
+                self.ctx.log_access(&id, &access, &reader, logged);
                 let (children, unavailable_regions) = self
                     .child_timelines(&incident, &origin, caller.as_deref())
                     .await;
@@ -575,6 +595,33 @@ impl IncidentService for IncidentApi {
         );
         self.write_incident(&group, hops, msg, request_id, op, |mut c, r| async move {
             c.change_war_room(r).await
+        })
+        .await
+    }
+
+    async fn set_legal_hold(
+        &self,
+        req: Request<pb::SetLegalHoldRequest>,
+    ) -> Result<Response<pb::IncidentResponse>, Status> {
+        let hops = Hops::of(&req);
+        let msg = req.into_inner();
+        // A hold is a legal act: without a name, it is recorded under the authenticated caller.
+        let author = match (msg.author.trim(), &hops.caller) {
+            ("", Some(caller)) => caller.clone(),
+            _ => msg.author.clone(),
+        };
+        let op = Op::SetLegalHold(SetLegalHold {
+            id: msg.id.clone(),
+            hold: msg.hold,
+            reason: msg.reason.clone(),
+            author,
+        });
+        let (request_id, group) = (
+            msg.request_id.clone(),
+            group_of_incident(&msg.id).to_owned(),
+        );
+        self.write_incident(&group, hops, msg, request_id, op, |mut c, r| async move {
+            c.set_legal_hold(r).await
         })
         .await
     }

@@ -49,6 +49,8 @@ pub struct Group {
     pub state: GroupState,
     /// Committed changes, for watchers.
     pub changes: broadcast::Sender<ChangeRecord>,
+    /// Woken by the state machine after it applied a purge (see `crate::maintenance`).
+    pub purged: Arc<tokio::sync::Notify>,
     /// Set once the state machine has applied what the cluster had committed at start; local
     /// reads wait for it so a restarted node never serves an older state than before.
     pub recovered: AtomicBool,
@@ -213,7 +215,8 @@ impl NodeCtx {
         }
     }
 
-    /// Records a read of `incident_id` from another jurisdiction (with what was withheld).
+    /// Appends a read of `incident_id` this node served to its access log: who, what was
+    /// returned and withheld, and whether the read crossed jurisdictions.
     pub fn log_access(
         &self,
         incident_id: &str,
@@ -221,18 +224,24 @@ impl NodeCtx {
         reader: &convert::Reader,
         withheld: Vec<String>,
     ) {
-        if !reader.crosses() {
-            return;
+        let mut returned = vec!["shareable".to_owned()];
+        if reader.full() {
+            returned.push("restricted".to_owned());
         }
         let record = AccessRecord {
-            at: self.clock.now(),
+            at: convert::hlc(self.clock.now()),
+            reader: hops
+                .caller
+                .clone()
+                .unwrap_or_else(|| "unauthenticated".to_owned()),
             incident_id: incident_id.to_owned(),
             reader_region: self.origin_region(hops),
             reader_jurisdiction: reader.reader.clone(),
             home_jurisdiction: reader.home.clone(),
+            returned,
             withheld,
         };
-        if let Err(e) = self.access.record(&record) {
+        if let Err(e) = self.access.record(record) {
             tracing::error!("access log write failed: {e}");
         }
     }
@@ -280,12 +289,25 @@ impl NodeCtx {
 
     /// Stamps `op` with the HLC and commits it through `group`'s Raft; returns what apply decided.
     pub async fn propose(&self, group: &Group, request_id: &str, op: Op) -> Result<Applied, Route> {
+        self.propose_as(group, request_id, op, None).await
+    }
+
+    /// Like [`propose`](Self::propose), for a request made by `caller`, the identity this node
+    /// (or the node that forwarded the request) authenticated; apply audits it as the actor.
+    pub async fn propose_as(
+        &self,
+        group: &Group,
+        request_id: &str,
+        op: Op,
+        caller: Option<&str>,
+    ) -> Result<Applied, Route> {
         domain::check(&op).map_err(status::domain)?;
         domain::validate::request_id(request_id).map_err(status::domain)?;
         let cmd = Command {
             request_id: request_id.to_owned(),
             stamp: self.clock.now(),
             op,
+            caller: caller.unwrap_or_default().to_owned(),
         };
         let written = tokio::time::timeout(COMMIT_TIMEOUT, group.raft.client_write(cmd))
             .await

@@ -9,7 +9,9 @@ pub fn domain(e: DomainError) -> Status {
     match &e {
         DomainError::Invalid { .. } => Status::invalid_argument(e.to_string()),
         DomainError::Precondition { .. } => Status::failed_precondition(e.to_string()),
-        DomainError::NotFound { .. } => Status::not_found(e.to_string()),
+        DomainError::NotFound { .. } | DomainError::Purged { .. } => {
+            Status::not_found(e.to_string())
+        }
     }
 }
 

@@ -75,7 +75,8 @@ async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
             .starts_with("update us-east-000001: status=acknowledged"),
         "{actions:?}"
     );
-    assert_eq!(exported[2].actor, "alice");
+    // The admin's client wrote as "alice": the audit names who was authenticated, and the name.
+    assert_eq!(exported[2].actor, "admin (as alice)");
 
     // Tamper with entry 3 on node 2's disk while it is stopped.
     assert!(cluster.stop(2), "node 2 stops cleanly");
@@ -123,5 +124,44 @@ async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
         intact.ok && intact.entries == 4,
         "untouched copies still verify: {}",
         intact.reason
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_actor_is_the_authenticated_caller_not_the_claimed_author() {
+    let cluster = Cluster::start(Options::default());
+    cluster.leader().await;
+    cluster
+        .client()
+        .rbac_bind("alice", "responder", vec!["us-east".into()])
+        .await
+        .expect("bind alice");
+    let alice = cluster.client_as("alice");
+    let mut req = declare("who did this");
+    req.author = "mallory".into();
+    // Retried with one request id until every node knows the binding (the first accepted
+    // attempt is the only one applied).
+    let id = wait_for("alice may declare", || async {
+        let r = alice
+            .declare(req.clone(), Some("alice-declares".into()))
+            .await
+            .ok()?;
+        r.incident.map(|i| i.id)
+    })
+    .await;
+    let entries = cluster.client().export_audit("", 1).await.expect("export");
+    let declared = entries
+        .iter()
+        .find(|e| e.incident_id == id)
+        .expect("the declare is audited");
+    assert_eq!(declared.actor, "alice (as mallory)");
+    let timeline = cluster
+        .client()
+        .get_timeline(&id, icc_proto::v1::Consistency::Linearizable)
+        .await
+        .expect("timeline");
+    assert_eq!(
+        timeline.events[0].author, "mallory",
+        "the timeline keeps the display name"
     );
 }

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod access;
 mod audit;
 mod bad_input;
 mod clock;
@@ -15,6 +16,7 @@ mod reclassify;
 mod regions;
 mod replication;
 mod residency;
+mod retention;
 mod roles;
 mod security;
 mod status_page;

@@ -1,31 +1,12 @@
 //! Residency: restricted data of EU incidents is persisted only on EU nodes, whatever path the
 //! writes took, and readers elsewhere get a redacted view that says what was withheld.
 
-use std::path::Path;
-
 use icc_proto::v1::war_room_request::Change;
 use icc_proto::v1::{AppendTimelineRequest, Consistency, PostStatus, WarRoomRequest};
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::harness::{Cluster, Options, declare, dir_contains, wait_for};
 
 const CANARY: &str = "CANARY-9f2c1e7a-EU-ONLY-4b8d";
-
-/// True when any file under `dir` contains `needle` (RocksDB SSTs, WAL, manifests, ...).
-fn dir_contains(dir: &Path, needle: &[u8]) -> bool {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return false;
-    };
-    entries.flatten().any(|e| {
-        let path = e.path();
-        if path.is_dir() {
-            dir_contains(&path, needle)
-        } else {
-            std::fs::read(&path)
-                .map(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
-                .unwrap_or(false)
-        }
-    })
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {

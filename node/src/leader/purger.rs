@@ -1,0 +1,64 @@
+//! Leader work: purge closed incidents whose retention ended.
+//!
+//! While this node leads its region's group, it reads the state machine's purge index (closed
+//! incidents without a legal hold, in order of the retention end recorded at closing) and, for
+//! each one due, takes the retention rule of its severity and jurisdiction from this node's
+//! cluster file. If that rule too says the time is up, it proposes `Purge { id, rule }` with
+//! request id `<id>/purge/v<incident version>`: a new leader's re-proposal for the same
+//! version is answered from the record, and the version (which a hold or release changes) lets
+//! a purge refused because of a hold be proposed again once the hold is released. Apply checks
+//! everything again at the command's HLC stamp.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use openraft::type_config::async_runtime::watch::WatchReceiver;
+
+use crate::domain::{Op, Purge};
+use crate::services::{Group, NodeCtx, Route};
+
+/// How often the leader looks for expired incidents.
+const CHECK_EVERY: Duration = Duration::from_millis(500);
+
+/// Runs until the node stops.
+pub async fn run(ctx: Arc<NodeCtx>) {
+    let Ok(group) = ctx.home() else { return };
+    super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx, &group)).await;
+}
+
+/// One check: propose a purge for every incident whose retention ended.
+async fn step(ctx: &NodeCtx, group: &Group) {
+    if group.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+        return;
+    }
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let due = match group.state.due_for_purge(now) {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::error!("purger: cannot read the purge index: {e}");
+            return;
+        }
+    };
+    for inc in due {
+        let rule = ctx.topology.retention_rule(inc.severity, &group.name);
+        let closed = inc.closed_at.map_or(u64::MAX, |c| c.wall_ns);
+        if closed.saturating_add(rule.keep_ns) > now {
+            // The configured retention grew since it was closed: keep it longer.
+            continue;
+        }
+        let request_id = format!("{}/purge/v{}", inc.id, inc.version);
+        let op = Op::Purge(Purge {
+            id: inc.id.clone(),
+            rule: rule.clone(),
+        });
+        match ctx.propose(group, &request_id, op).await {
+            Ok(_) => tracing::info!(incident = %inc.id, rule = %rule.name, "purged"),
+            Err(Route::Leader(_)) => break,
+            Err(Route::Fail(s)) => {
+                tracing::warn!(incident = %inc.id, "purge not applied: {}", s.message())
+            }
+        }
+    }
+}
