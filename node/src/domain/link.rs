@@ -52,12 +52,5 @@ pub(super) fn apply(
         text,
         stamp,
     );
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-        purged: None,
-    })
+    Ok(super::apply::changed(inc, events, stamp, index))
 }

@@ -35,12 +35,5 @@ pub(super) fn apply(
     if let Some(e) = events.last_mut() {
         e.restricted = n.restricted;
     }
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-        purged: None,
-    })
+    Ok(super::apply::changed(inc, events, stamp, index))
 }

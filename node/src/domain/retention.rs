@@ -156,14 +156,7 @@ pub(super) fn apply_hold(
     };
     let mut events = Vec::with_capacity(1);
     record(&mut inc, &mut events, kind, author, text, stamp);
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-        purged: None,
-    })
+    Ok(super::apply::changed(inc, events, stamp, index))
 }
 
 /// Checks the fields of a purge.

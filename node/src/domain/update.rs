@@ -177,14 +177,7 @@ pub(super) fn apply(
             "changes nothing: every given field already has that value",
         ));
     }
-    inc.updated_at = stamp;
-    inc.version = index;
-    Ok(Effects {
-        incident: inc,
-        events,
-        next_sequence: None,
-        purged: None,
-    })
+    Ok(super::apply::changed(inc, events, stamp, index))
 }
 
 /// A severity change. By a person it is a manual reclassification: applied and marked, so later

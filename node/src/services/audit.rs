@@ -111,29 +111,7 @@ impl AuditService for AuditApi {
         self.this_node(req.into_inner().node_id)?;
         let entries = self.ctx.access.entries(1).map_err(status::storage)?;
         let served_by = self.ctx.home().ok().map(|g| self.ctx.served_by(&g, false));
-        let resp = match icc_proto::access::verify(&entries) {
-            Ok(n) => pb::VerifyAuditResponse {
-                ok: true,
-                entries: n,
-                first_bad_seq: 0,
-                reason: String::new(),
-                served_by,
-            },
-            Err(broken) => {
-                tracing::error!(
-                    seq = broken.seq,
-                    "access log chain broken: {}",
-                    broken.reason
-                );
-                pb::VerifyAuditResponse {
-                    ok: false,
-                    entries: broken.seq,
-                    first_bad_seq: broken.seq,
-                    reason: broken.reason,
-                    served_by,
-                }
-            }
-        };
+        let resp = verify_response(icc_proto::access::verify(&entries), served_by, "access log");
         Ok(self.ctx.reply(resp))
     }
 
@@ -144,25 +122,36 @@ impl AuditService for AuditApi {
         let group = self.hosted(&req.into_inner().group)?;
         let entries = group.state.audit_entries(1).map_err(status::storage)?;
         let served_by = Some(self.ctx.served_by(&group, false));
-        let resp = match icc_proto::audit::verify(&entries) {
-            Ok(n) => pb::VerifyAuditResponse {
-                ok: true,
-                entries: n,
-                first_bad_seq: 0,
-                reason: String::new(),
-                served_by,
-            },
-            Err(broken) => {
-                tracing::error!(group = %group.name, seq = broken.seq, "audit chain broken: {}", broken.reason);
-                pb::VerifyAuditResponse {
-                    ok: false,
-                    entries: broken.seq,
-                    first_bad_seq: broken.seq,
-                    reason: broken.reason,
-                    served_by,
-                }
-            }
-        };
+        let what = format!("{} audit chain", group.name);
+        let resp = verify_response(icc_proto::audit::verify(&entries), served_by, &what);
         Ok(self.ctx.reply(resp))
+    }
+}
+
+/// The answer to a chain verification (audit or access log); a broken chain is also logged as
+/// an error on the node, since it means tampering or corruption of its files.
+fn verify_response(
+    verified: Result<u64, icc_proto::audit::Broken>,
+    served_by: Option<pb::ServedBy>,
+    what: &str,
+) -> pb::VerifyAuditResponse {
+    match verified {
+        Ok(n) => pb::VerifyAuditResponse {
+            ok: true,
+            entries: n,
+            first_bad_seq: 0,
+            reason: String::new(),
+            served_by,
+        },
+        Err(broken) => {
+            tracing::error!(seq = broken.seq, "{what} broken: {}", broken.reason);
+            pb::VerifyAuditResponse {
+                ok: false,
+                entries: broken.seq,
+                first_bad_seq: broken.seq,
+                reason: broken.reason,
+                served_by,
+            }
+        }
     }
 }
