@@ -75,8 +75,9 @@ pub struct MatrixCell {
 /// Escalation tiers and the guard against over-escalation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Escalation {
-    /// Ordered tiers; each pages when the incident is still unacknowledged `after_s` seconds
-    /// after declaration.
+    /// Ordered tiers; each is meant to page when the incident is still unacknowledged `after_s`
+    /// seconds after declaration. Validated and versioned; the escalator does not read them yet
+    /// (it pages at the level's missed SLA deadlines).
     pub tiers: Vec<Tier>,
     /// At most this many escalation pages per incident per window.
     pub max_pages: u32,
