@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "icc/v1/raft.proto",
         "icc/v1/audit.proto",
         "icc/v1/security.proto",
+        "icc/v1/drill.proto",
         "icc/v1/policy.proto",
     ];
     for f in &files {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts the local cluster described in deploy/local/cluster.toml: three regions (us-east, eu-west,
 # ap-south) of three nodes each on 127.0.0.1:7001-7009, data under .icc-run/. The first start initialises the Raft group; later
-# starts reuse the data. Ctrl-C stops every node cleanly (SIGTERM, then waits).
+# starts reuse the data. Ctrl-C stops every node cleanly (SIGTERM, then waits). A node that exits
+# on its own (a crash, `icc drill failover --kill`) is restarted, as a supervisor would.
 #
 # Mutual TLS: the first start creates a cluster CA and one certificate per node in $DATA/certs
 # (plus the bootstrap admin's client certificate) and writes $DATA/icc.toml, the CLI's config
@@ -37,7 +38,8 @@ else
   echo "first start: node 1 will initialise the cluster"
 fi
 
-pids=()
+pids=()           # every process to stop on Ctrl-C
+declare -A node_pid # node id -> pid of its current process
 # The webhook receiver the cluster file's [[channel]]s point at (127.0.0.1:8090), so the outbox
 # has somewhere to deliver: every notification lands in $DATA/webhooks.log.
 "$BIN/icc" notifications sink --listen 127.0.0.1:8090 >>"$DATA/webhooks.log" 2>&1 &
@@ -46,25 +48,26 @@ stop() {
   trap - INT TERM
   echo
   echo "stopping the nodes..."
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" "${node_pid[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" "${node_pid[@]}"; do wait "$pid" 2>/dev/null || true; done
   echo "stopped; data kept in $DATA"
   exit 0
 }
 trap stop INT TERM
 
-for id in $(seq 1 9); do
-  "$BIN/iccd" --config "$CONFIG" --node-id "$id" --data-dir "$DATA/node$id" \
-    --tls-ca "$CERTS/ca.crt" --tls-cert "$CERTS/node-$id.crt" --tls-key "$CERTS/node-$id.key" \
-    >>"$DATA/node$id.log" 2>&1 &
-  pids+=("$!")
-done
+start_node() {
+  "$BIN/iccd" --config "$CONFIG" --node-id "$1" --data-dir "$DATA/node$1" \
+    --tls-ca "$CERTS/ca.crt" --tls-cert "$CERTS/node-$1.crt" --tls-key "$CERTS/node-$1.key" \
+    >>"$DATA/node$1.log" 2>&1 &
+  node_pid[$1]=$!
+}
+for id in $(seq 1 9); do start_node "$id"; done
 
 for _ in $(seq 1 300); do
   # Ready when every group (three regions and the global one) has a leader.
   out=$("$BIN/icc" --timeout 2s cluster status 2>/dev/null || true)
   if [ "$(grep -c '^group .*: leader [0-9]' <<<"$out")" -eq 4 ]; then break; fi
-  for pid in "${pids[@]}"; do
+  for pid in "${node_pid[@]}"; do
     kill -0 "$pid" 2>/dev/null || { echo "error: a node exited; see $DATA/node*.log" >&2; tail -n 5 "$DATA"/node*.log >&2; stop; }
   done
   sleep 0.1
@@ -89,6 +92,19 @@ In another shell:
   icc incident list
   icc cluster status
 
+A node that exits (a crash, or \`icc drill failover --kill\`) is restarted by this script.
 Ctrl-C here stops the cluster.
 TXT
-wait
+
+# Supervise, as systemd would: restart a node whose process died, keeping its data and log.
+while true; do
+  for id in $(seq 1 9); do
+    if ! kill -0 "${node_pid[$id]}" 2>/dev/null; then
+      code=0
+      wait "${node_pid[$id]}" 2>/dev/null || code=$?
+      echo "node $id exited (status $code); restarting it (log: $DATA/node$id.log)"
+      start_node "$id"
+    fi
+  done
+  sleep 1
+done

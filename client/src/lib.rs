@@ -31,6 +31,7 @@
 pub mod certs;
 mod client;
 mod config;
+pub mod drill;
 mod error;
 mod hlc;
 mod policy;

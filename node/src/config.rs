@@ -58,6 +58,20 @@ pub struct ClusterConfig {
     /// SEV2 7 years, SEV3 3 years, SEV4 1 year).
     #[serde(default)]
     pub retention: Vec<RetentionEntry>,
+    /// Failover drills (`icc drill failover`): whether a node may be asked to crash itself.
+    #[serde(default)]
+    pub drills: DrillsSection,
+}
+
+/// `[drills] allow_kill = true`: lets an admin's `icc drill failover --kill` make a node exit at
+/// once (a crash, as far as Raft is concerned). Off by default: a production cluster opts in
+/// for its drills, and a supervisor (systemd, `make run`) must restart the node.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillsSection {
+    /// Whether `DrillService.Crash` is honoured.
+    #[serde(default)]
+    pub allow_kill: bool,
 }
 
 /// `[[retention]] severity = "sev4", jurisdiction = "EU", keep = "365d"`: closed incidents of

@@ -8,6 +8,7 @@ pub mod access_log;
 pub mod audit;
 pub mod config;
 pub mod domain;
+pub mod drill;
 pub mod failpoints;
 pub mod hlc;
 pub mod leader;

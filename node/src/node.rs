@@ -229,6 +229,12 @@ pub async fn run(
             crate::severity::service::PolicyApi::new(ctx.clone()),
             auth(Audience::Anyone),
         ))
+        .add_service(
+            icc_proto::v1::drill_service_server::DrillServiceServer::with_interceptor(
+                crate::drill::DrillApi::new(ctx.clone()),
+                auth(Audience::Anyone),
+            ),
+        )
         .add_service(PolicySyncServiceServer::with_interceptor(
             PolicySyncApi::new(ctx.clone()),
             auth(Audience::NodesOnly),

@@ -132,6 +132,65 @@ Examples:
     /// The severity policy: levels, SLA targets, cadences, the impact x exposure matrix, escalation
     #[command(subcommand)]
     Policy(PolicyCmd),
+    /// Failover drills: take a region's leader away under writes, measure, record the outcome
+    #[command(subcommand)]
+    Drill(DrillCmd),
+}
+
+/// `icc drill ...`
+#[derive(Debug, Subcommand)]
+pub enum DrillCmd {
+    /// Take a region's leader away while writing, and measure the failover
+    #[command(after_help = "\
+The drill declares a SEV4 incident `failover drill <id>` in the region, appends notes to it
+(one in flight), then takes the leader away:
+  --kill      the leader process exits at once, as in a crash (the cluster file must say
+              `[drills] allow_kill = true`; a supervisor restarts the node: `make run` does)
+  --transfer  leadership is handed to another voter (a planned move)
+It prints the time to a new leader and to the first acknowledged write after the fault, checks
+that every acknowledged note is in the timeline (read linearizably), resolves and closes the
+incident, and records the drill in the global group (`icc drill report`). Needs cluster.admin.
+Exit status 2 when the drill failed.
+
+Examples:
+  icc drill failover --region us-east --kill
+  icc drill failover --region eu-west --transfer -o json")]
+    Failover(DrillFailoverArgs),
+    /// List the recorded drills: who ran them, when, timings and outcome
+    #[command(after_help = "\
+Examples:
+  icc drill report
+  icc drill report --region us-east -o json")]
+    Report(DrillReportArgs),
+}
+
+/// Arguments of `icc drill failover`.
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("fault").required(true).args(["kill", "transfer"])))]
+pub struct DrillFailoverArgs {
+    /// The region whose leader is taken away
+    #[arg(long)]
+    pub region: String,
+    /// Crash the leader process
+    #[arg(long)]
+    pub kill: bool,
+    /// Hand leadership to another voter
+    #[arg(long)]
+    pub transfer: bool,
+    /// How long to keep writing once writes are acknowledged again
+    #[arg(long, default_value = "2s", value_parser = super::drill_cmd::duration)]
+    pub settle: std::time::Duration,
+    /// How long to wait for a new leader and for writes before the drill counts as failed
+    #[arg(long, default_value = "30s", value_parser = super::drill_cmd::duration)]
+    pub give_up: std::time::Duration,
+}
+
+/// Arguments of `icc drill report`.
+#[derive(Debug, Args)]
+pub struct DrillReportArgs {
+    /// Only drills of this region
+    #[arg(long)]
+    pub region: Option<String>,
 }
 
 /// `icc policy ...`

@@ -54,6 +54,7 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
         Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,
         Command::Policy(cmd) => super::policy_cmd::run(ctx, cmd).await,
+        Command::Drill(cmd) => super::drill_cmd::run(ctx, cmd).await,
         Command::Risk(RiskCmd::Export(a)) => super::risk::export(ctx, a).await,
     }
 }

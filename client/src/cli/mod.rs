@@ -6,6 +6,7 @@ pub mod args;
 mod bench;
 mod certs_cmd;
 mod commands;
+mod drill_cmd;
 mod parse;
 mod policy_cmd;
 mod rbac_cmd;

@@ -221,6 +221,11 @@ impl GroupState {
         }
     }
 
+    /// Every recorded failover drill, oldest first (global group).
+    pub fn drills(&self) -> io::Result<Vec<crate::drill::DrillRecord>> {
+        crate::drill::list(&self.db, &self.keys)
+    }
+
     /// Every stored severity policy version, oldest first.
     pub fn severity_history(&self) -> io::Result<Vec<crate::severity::PolicyRecord>> {
         crate::severity::state::history(&self.db, &self.keys)

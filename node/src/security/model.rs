@@ -237,6 +237,13 @@ pub enum SecurityOp {
         /// Who asked.
         by: String,
     },
+    /// Keep the record of a finished failover drill (`crate::drill`).
+    RecordDrill {
+        /// What the drill measured.
+        record: crate::drill::DrillRecord,
+        /// Who ran it.
+        by: String,
+    },
 }
 
 impl SecurityOp {
@@ -247,7 +254,8 @@ impl SecurityOp {
             | SecurityOp::Unbind { by, .. }
             | SecurityOp::CreateToken { by, .. }
             | SecurityOp::RevokeToken { by, .. }
-            | SecurityOp::ApplyPolicy { by, .. } => by,
+            | SecurityOp::ApplyPolicy { by, .. }
+            | SecurityOp::RecordDrill { by, .. } => by,
         }
     }
 
@@ -277,6 +285,13 @@ impl SecurityOp {
             SecurityOp::RevokeToken { id, .. } => format!("rbac token revoke {id}"),
             // No free text in the audit log: the reason is kept with the version itself.
             SecurityOp::ApplyPolicy { .. } => "policy apply".to_owned(),
+            SecurityOp::RecordDrill { record, .. } => format!(
+                "drill {} {} {} {}",
+                record.id,
+                record.region,
+                record.mode,
+                if record.passed { "passed" } else { "failed" }
+            ),
         }
     }
 
@@ -321,6 +336,7 @@ impl SecurityOp {
                     lines.join("\n")
                 })
             }
+            SecurityOp::RecordDrill { record, .. } => record.check(),
         }
     }
 }

@@ -130,6 +130,9 @@ pub fn apply(
         SecurityOp::ApplyPolicy { yaml, reason, by } => {
             crate::severity::state::apply(pending, keys, cmd, yaml, reason, by)?;
         }
+        SecurityOp::RecordDrill { record, by } => {
+            crate::drill::apply(pending, keys, cmd, record, by)?;
+        }
     }
     pending.put(seen, Vec::new());
     Ok(Ok(()))

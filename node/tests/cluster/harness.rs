@@ -226,6 +226,14 @@ impl Cluster {
         }
     }
 
+    /// Whether node `id`'s process has exited on its own (it was started and is gone).
+    pub fn exited(&mut self, id: u64) -> bool {
+        match self.node(id).child.as_mut() {
+            Some(child) => !matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
     /// Starts a stopped or killed node again on its data directory.
     pub fn restart(&mut self, id: u64) {
         self.spawn(id);

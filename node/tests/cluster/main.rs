@@ -7,6 +7,7 @@ mod audit;
 mod bad_input;
 mod clock;
 mod closed;
+mod drill;
 mod escalation;
 mod failover;
 mod global;

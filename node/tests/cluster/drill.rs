@@ -1,0 +1,99 @@
+//! Failover drills on real processes: a transfer drill and a kill drill (the leader process
+//! exits on request) lose no acknowledged write and are recorded in the global group; a cluster
+//! that does not allow kills refuses one, naming the setting.
+
+use std::time::Duration;
+
+use icc_client::ClientError;
+use icc_client::drill::{DrillMode, DrillOptions, failover};
+use tonic::Code;
+
+use crate::harness::{Cluster, Options, wait_for};
+
+fn drill(mode: DrillMode) -> DrillOptions {
+    DrillOptions {
+        region: "us-east".into(),
+        mode,
+        settle: Duration::from_millis(300),
+        give_up: Duration::from_secs(30),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drills_move_or_kill_the_leader_lose_nothing_and_are_recorded() {
+    let mut cluster = Cluster::start(Options {
+        extra_config: "\n[drills]\nallow_kill = true\n".into(),
+        ..Options::default()
+    });
+    cluster.leader().await;
+    let client = cluster.client();
+
+    let moved = failover(&client, &drill(DrillMode::Transfer))
+        .await
+        .expect("transfer drill");
+    assert!(moved.passed, "{moved:?}");
+    assert_ne!(moved.new_leader, moved.old_leader);
+    assert_eq!(moved.lost, 0);
+    assert!(
+        moved.writes_before > 0 && moved.writes_after > 0,
+        "{moved:?}"
+    );
+    assert!(moved.first_write_us > 0 && moved.leader_us > 0, "{moved:?}");
+
+    let killed = failover(&client, &drill(DrillMode::Kill))
+        .await
+        .expect("kill drill");
+    assert!(killed.passed, "{killed:?}");
+    assert_eq!(killed.lost, 0);
+    assert!(killed.new_term > killed.old_term, "{killed:?}");
+    // The old leader's process really exited; a supervisor brings it back.
+    let dead = killed.old_leader;
+    wait_for("the drilled leader's process to exit", || {
+        let exited = cluster.exited(dead);
+        async move { exited.then_some(()) }
+    })
+    .await;
+    cluster.restart(dead);
+
+    let report = client.drill_list("us-east").await.expect("drill report");
+    let modes: Vec<&str> = report.iter().map(|d| d.mode.as_str()).collect();
+    assert_eq!(modes, ["transfer", "kill"]);
+    assert!(
+        report
+            .iter()
+            .all(|d| d.who == "admin" && d.passed && d.at.is_some()),
+        "{report:?}"
+    );
+    assert_eq!(report[1].id, killed.id);
+    // Both drill incidents were closed by the drills.
+    for d in &report {
+        let inc = client
+            .get_incident(
+                d.incident_id.clone(),
+                icc_client::v1::Consistency::Linearizable,
+            )
+            .await
+            .expect("drill incident");
+        assert_eq!(
+            inc.incident.map(|i| i.status),
+            Some(icc_client::v1::Status::Closed as i32)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_that_does_not_allow_kills_refuses_one() {
+    let cluster = Cluster::start(Options::default());
+    let leader = cluster.leader().await;
+    match cluster.client().drill_crash(leader, "test").await {
+        Err(ClientError::Rejected { code, message }) => {
+            assert_eq!(code, Code::FailedPrecondition);
+            assert!(message.contains("drills.allow_kill"), "{message}");
+        }
+        other => panic!("a crash must be refused without allow_kill, got {other:?}"),
+    }
+    assert!(
+        cluster.status_of(leader).await.is_some(),
+        "the leader still runs"
+    );
+}
