@@ -99,13 +99,14 @@ impl Client {
     }
 }
 
-/// The region's leader, term and reachable voters as the cluster status reports them (leader 0
-/// when it has none); `local_only` asks only the answering node (fast, for polling).
+/// The region's leader, term and reachable voters `(id, addr)` as the cluster status reports
+/// them (leader 0 when it has none); `local_only` asks only the answering node (fast, for
+/// polling a node of the region itself).
 async fn leader_of(
     client: &Client,
     region: &str,
     local_only: bool,
-) -> Result<(u64, u64, Vec<u64>), ClientError> {
+) -> Result<(u64, u64, Vec<(u64, String)>), ClientError> {
     let status = client.cluster_status(local_only).await?;
     let group = status
         .groups
@@ -119,7 +120,7 @@ async fn leader_of(
         .nodes
         .iter()
         .filter(|n| n.voter && n.reachable)
-        .map(|n| n.node_id)
+        .map(|n| (n.node_id, n.addr.clone()))
         .collect();
     Ok((group.leader_id, group.term, voters))
 }
@@ -219,8 +220,8 @@ pub async fn failover(client: &Client, opts: &DrillOptions) -> Result<Drill, Cli
                 .drill_crash(old_leader, &format!("failover drill {id}"))
                 .await
         }
-        DrillMode::Transfer => match voters.iter().find(|v| **v != old_leader) {
-            Some(&to) => client
+        DrillMode::Transfer => match voters.iter().find(|v| v.0 != old_leader) {
+            Some(&(to, _)) => client
                 .node_client(old_leader)
                 .await?
                 .transfer_leader(to)
@@ -237,8 +238,18 @@ pub async fn failover(client: &Client, opts: &DrillOptions) -> Result<Drill, Cli
         let _ = writer.await;
         return Err(e);
     }
+    // Who leads now, as the region's other voters see it (their own view: quick to ask, and it
+    // names the region's group whatever node the client's endpoints are on).
+    let mut config = client.config().clone();
+    config.endpoints = voters
+        .iter()
+        .filter(|v| v.0 != old_leader)
+        .map(|v| v.1.clone())
+        .collect();
+    let watcher = Client::new(config)?;
+    let watcher = &watcher;
     let new_leader = poll(opts.give_up, move || async move {
-        match leader_of(client, &opts.region, true).await {
+        match leader_of(watcher, &opts.region, true).await {
             Ok((l, term, _)) if l != 0 && l != old_leader => Some((l, term, fault_at.elapsed())),
             _ => None,
         }
