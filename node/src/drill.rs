@@ -16,15 +16,15 @@ use std::sync::Arc;
 use icc_proto::v1 as pb;
 use icc_proto::v1::drill_service_client::DrillServiceClient;
 use icc_proto::v1::drill_service_server::DrillService;
-use rocksdb::{DB, Direction, IteratorMode, ReadOptions};
+use rocksdb::DB;
 use serde::{Deserialize, Serialize};
 use tonic::{Request, Response, Status};
 
 use crate::config::GLOBAL_GROUP;
 use crate::domain::{Command, Stamp};
-use crate::raft::codec::{decode, encode};
-use crate::raft::db::{cf, io_err};
-use crate::raft::keys::{CF_SM, GroupKeys, prefix_end};
+use crate::raft::codec::encode;
+use crate::raft::db::decode_prefix;
+use crate::raft::keys::GroupKeys;
 use crate::raft::pending::PendingWrites;
 use crate::security::identity::Principal;
 use crate::security::model::{Permission, SecurityOp};
@@ -172,16 +172,7 @@ pub fn apply(
 
 /// Every recorded drill, oldest first.
 pub fn list(db: &DB, keys: &GroupKeys) -> io::Result<Vec<DrillRecord>> {
-    let prefix = keys.key(b"drill/");
-    let mut opts = ReadOptions::default();
-    opts.set_iterate_upper_bound(prefix_end(&prefix));
-    db.iterator_cf_opt(
-        cf(db, CF_SM)?,
-        opts,
-        IteratorMode::From(&prefix, Direction::Forward),
-    )
-    .map(|r| r.map_err(io_err).and_then(|(_, v)| decode(&v)))
-    .collect()
+    decode_prefix(db, &keys.key(b"drill/"))
 }
 
 /// tonic implementation of `icc.v1.DrillService`.
@@ -201,13 +192,7 @@ impl DrillApi {
         perm: Permission,
         scope: &str,
     ) -> Result<Principal, Status> {
-        let who = req
-            .extensions()
-            .get::<Principal>()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("no authenticated caller"))?;
-        self.ctx.policy.get().check(&who, perm, scope)?;
-        Ok(who)
+        crate::security::policy::caller_allowed(&self.ctx.policy, req, perm, scope)
     }
 }
 

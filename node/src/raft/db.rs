@@ -59,3 +59,20 @@ pub fn cf<'a>(db: &'a DB, name: &str) -> io::Result<&'a ColumnFamily> {
 pub fn io_err(e: rocksdb::Error) -> io::Error {
     io::Error::other(e.into_string())
 }
+
+/// Every value whose key starts with `prefix` in the `sm` column family, decoded, in key order.
+/// For the small record lists the global group keeps (policy versions, drills).
+pub fn decode_prefix<T: serde::de::DeserializeOwned>(db: &DB, prefix: &[u8]) -> io::Result<Vec<T>> {
+    let mut opts = rocksdb::ReadOptions::default();
+    opts.set_iterate_upper_bound(super::keys::prefix_end(prefix));
+    db.iterator_cf_opt(
+        cf(db, super::keys::CF_SM)?,
+        opts,
+        rocksdb::IteratorMode::From(prefix, rocksdb::Direction::Forward),
+    )
+    .map(|r| {
+        r.map_err(io_err)
+            .and_then(|(_, v)| super::codec::decode(&v))
+    })
+    .collect()
+}

@@ -132,6 +132,23 @@ impl PolicyHandle {
     }
 }
 
+/// The request's authenticated caller, if it may `perm` on `scope`. For services that check in
+/// the handler because they need the caller's name for what they record (policy, drills).
+pub fn caller_allowed<T>(
+    policy: &PolicyHandle,
+    req: &tonic::Request<T>,
+    perm: Permission,
+    scope: &str,
+) -> Result<Principal, Status> {
+    let who = req
+        .extensions()
+        .get::<Principal>()
+        .cloned()
+        .ok_or_else(|| Status::unauthenticated("no authenticated caller"))?;
+    policy.get().check(&who, perm, scope)?;
+    Ok(who)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,13 +80,7 @@ impl PolicyApi {
         perm: Permission,
         scope: &str,
     ) -> Result<Principal, Status> {
-        let who = req
-            .extensions()
-            .get::<Principal>()
-            .cloned()
-            .ok_or_else(|| Status::unauthenticated("no authenticated caller"))?;
-        self.ctx.policy.get().check(&who, perm, scope)?;
-        Ok(who)
+        crate::security::policy::caller_allowed(&self.ctx.policy, req, perm, scope)
     }
 
     /// This node's current version, re-read from its own copy of the global group when it

@@ -10,13 +10,13 @@
 
 use std::io;
 
-use rocksdb::{DB, Direction, IteratorMode, ReadOptions};
+use rocksdb::DB;
 
 use super::PolicyRecord;
 use crate::domain::Command;
 use crate::raft::codec::{decode, encode};
-use crate::raft::db::{cf, io_err};
-use crate::raft::keys::{CF_SM, GroupKeys, prefix_end};
+use crate::raft::db::{cf, decode_prefix, io_err};
+use crate::raft::keys::{CF_SM, GroupKeys};
 use crate::raft::pending::PendingWrites;
 
 fn version_key(keys: &GroupKeys, version: u64) -> Vec<u8> {
@@ -61,16 +61,7 @@ pub fn apply(
 
 /// Every stored version, oldest first.
 pub fn history(db: &DB, keys: &GroupKeys) -> io::Result<Vec<PolicyRecord>> {
-    let prefix = keys.key(b"pol/v/");
-    let mut opts = ReadOptions::default();
-    opts.set_iterate_upper_bound(prefix_end(&prefix));
-    db.iterator_cf_opt(
-        cf(db, CF_SM)?,
-        opts,
-        IteratorMode::From(&prefix, Direction::Forward),
-    )
-    .map(|r| r.map_err(io_err).and_then(|(_, v)| decode(&v)))
-    .collect()
+    decode_prefix(db, &keys.key(b"pol/v/"))
 }
 
 /// One stored version.
