@@ -59,26 +59,10 @@ async fn reads_are_logged_with_the_reader_and_a_changed_byte_is_named_by_verify(
     assert_eq!(elsewhere.len() as u64, before.entries);
 
     assert!(cluster.stop(2), "node 2 stops cleanly");
-    {
-        let path = cluster.data_dir(2).join("rocksdb");
-        let db = rocksdb::DB::open_cf(
-            &rocksdb::Options::default(),
-            &path,
-            ["logs", "meta", "sm", "snap", "access"],
-        )
-        .expect("open node 2's RocksDB");
-        let access = db.cf_handle("access").expect("access column family");
-        let mut key = b"a/".to_vec();
-        key.extend_from_slice(&seq.to_be_bytes());
-        let mut value = db.get_cf(access, &key).expect("read").expect("stored");
-        let at = value
-            .windows(5)
-            .position(|w| w == b"alice")
-            .expect("the reader is in the entry");
-        value[at] = b'A'; // one byte: "alice" -> "Alice"
-        db.put_cf(access, &key, &value).expect("write back");
-        db.flush_wal(true).expect("sync");
-    }
+    let mut key = b"a/".to_vec();
+    key.extend_from_slice(&seq.to_be_bytes());
+    // One byte of the reader's name: "alice" -> "Alice".
+    cluster.flip_stored_byte(2, "access", &key, b"alice", b'A');
     cluster.restart(2);
     let broken = wait_for("node 2 answers after restart", || async {
         admin.verify_access(2).await.ok()

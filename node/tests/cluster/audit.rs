@@ -80,29 +80,10 @@ async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
 
     // Tamper with entry 3 on node 2's disk while it is stopped.
     assert!(cluster.stop(2), "node 2 stops cleanly");
-    {
-        let path = cluster.data_dir(2).join("rocksdb");
-        let db = rocksdb::DB::open_cf(
-            &rocksdb::Options::default(),
-            &path,
-            ["logs", "meta", "sm", "snap", "access"],
-        )
-        .expect("open node 2's RocksDB");
-        let sm = db.cf_handle("sm").expect("sm column family");
-        let mut key = b"us-east\0au/".to_vec();
-        key.extend_from_slice(&3u64.to_be_bytes());
-        let mut value = db
-            .get_cf(sm, &key)
-            .expect("read")
-            .expect("entry 3 is stored");
-        let at = value
-            .windows(5)
-            .position(|w| w == b"alice")
-            .expect("the actor is in the entry");
-        value[at] = b'A'; // one byte: "alice" -> "Alice"
-        db.put_cf(sm, &key, &value).expect("write back");
-        db.flush_wal(true).expect("sync");
-    }
+    let mut key = b"us-east\0au/".to_vec();
+    key.extend_from_slice(&3u64.to_be_bytes());
+    // One byte of the actor's name: "alice" -> "Alice".
+    cluster.flip_stored_byte(2, "sm", &key, b"alice", b'A');
     cluster.restart(2);
     let broken = wait_for("node 2 answers after restart", || async {
         cluster.client_of(2).verify_audit("").await.ok()

@@ -226,6 +226,27 @@ impl Cluster {
         }
     }
 
+    /// Changes one byte of a stored value on a stopped node's disk: the first byte of `needle`
+    /// inside the value at `key` of column family `cf` becomes `to` (tamper-evidence tests).
+    pub fn flip_stored_byte(&self, id: u64, cf: &str, key: &[u8], needle: &[u8], to: u8) {
+        let path = self.data_dir(id).join("rocksdb");
+        let db = rocksdb::DB::open_cf(
+            &rocksdb::Options::default(),
+            &path,
+            ["logs", "meta", "sm", "snap", "access"],
+        )
+        .expect("open the stopped node's RocksDB");
+        let handle = db.cf_handle(cf).expect("column family");
+        let mut value = db.get_cf(handle, key).expect("read").expect("stored");
+        let at = value
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .expect("the needle is in the stored value");
+        value[at] = to;
+        db.put_cf(handle, key, &value).expect("write back");
+        db.flush_wal(true).expect("sync");
+    }
+
     /// Whether node `id`'s process has exited on its own (it was started and is gone).
     pub fn exited(&mut self, id: u64) -> bool {
         match self.node(id).child.as_mut() {
