@@ -15,9 +15,7 @@
 //! later must be able to escalate again.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use openraft::type_config::async_runtime::watch::WatchReceiver;
+use std::time::Duration;
 
 use crate::domain::{Clock, ClockBreach, Escalate, Incident, Op, Standup, Status, tier_name};
 use crate::services::{Group, NodeCtx, Route};
@@ -34,12 +32,10 @@ pub async fn run(ctx: Arc<NodeCtx>) {
 /// One check: propose the next step for every open incident whose due tier is higher. The
 /// state machine's due index names the candidates, so a check costs what is due, not what exists.
 async fn step(ctx: &NodeCtx, group: &Group) {
-    if group.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+    if !super::leads(ctx, group) {
         return;
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
+    let now = super::wall_ns();
     let incidents = match group.state.due_for_escalation(now) {
         Ok(due) => due,
         Err(e) => {

@@ -34,3 +34,17 @@ pub async fn every<F, Fut>(
         }
     }
 }
+
+/// Whether this node leads `group` right now; leader work does nothing otherwise.
+fn leads(ctx: &crate::services::NodeCtx, group: &crate::services::Group) -> bool {
+    use openraft::type_config::async_runtime::watch::WatchReceiver;
+    group.raft.metrics().borrow_watched().current_leader == Some(ctx.id)
+}
+
+/// The wall clock in ns since the UTC epoch, to compare with deadlines the state machine keeps
+/// (leader work only: apply takes time from the command's HLC stamp).
+fn wall_ns() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}

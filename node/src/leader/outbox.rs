@@ -18,7 +18,6 @@ use hyper::body::Bytes;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
-use openraft::type_config::async_runtime::watch::WatchReceiver;
 
 use crate::domain::{DeliveryState, Incident, Notification, Op, RecordDelivery};
 use crate::services::{Group, NodeCtx, Route, until_stopping};
@@ -79,7 +78,7 @@ fn step(
     tracker: &Arc<Mutex<Tracker>>,
     give_up: Duration,
 ) {
-    if group.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+    if !super::leads(ctx, group) {
         return;
     }
     // The outbox index names the incidents with something pending: a check costs what is

@@ -10,9 +10,7 @@
 //! everything again at the command's HLC stamp.
 
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use openraft::type_config::async_runtime::watch::WatchReceiver;
+use std::time::Duration;
 
 use crate::domain::{Op, Purge};
 use crate::services::{Group, NodeCtx, Route};
@@ -28,12 +26,10 @@ pub async fn run(ctx: Arc<NodeCtx>) {
 
 /// One check: propose a purge for every incident whose retention ended.
 async fn step(ctx: &NodeCtx, group: &Group) {
-    if group.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+    if !super::leads(ctx, group) {
         return;
     }
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+    let now = super::wall_ns();
     let due = match group.state.due_for_purge(now) {
         Ok(due) => due,
         Err(e) => {

@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use icc_proto::v1 as pb;
-use openraft::type_config::async_runtime::watch::WatchReceiver;
 use tonic::Request;
 
 use crate::domain::{GLOBAL_PREFIX, Incident, LinkChild, Op};
@@ -31,7 +30,7 @@ pub async fn run(ctx: Arc<NodeCtx>) {
 
 /// One scan: open every missing child while this node leads the global group.
 async fn step(ctx: &NodeCtx, global: &Group) {
-    if global.raft.metrics().borrow_watched().current_leader != Some(ctx.id) {
+    if !super::leads(ctx, global) {
         return;
     }
     let pending: Vec<Incident> = match global.state.incidents() {
