@@ -187,6 +187,12 @@ pub struct NodeEntry {
     /// only); none when absent. `iccd --status-addr` overrides it.
     #[serde(default)]
     pub status_addr: Option<String>,
+    /// A spare: not a voter when its region's group is first initialised. It runs, hosts an
+    /// empty copy of the group and waits until an operator adds it (`icc cluster add-learner`,
+    /// then `icc cluster change-membership`), so a node can be added or replaced without
+    /// rewriting the other nodes' files. Never a global voter.
+    #[serde(default)]
+    pub spare: bool,
 }
 
 /// A node's part in the global group.
@@ -336,6 +342,12 @@ impl ClusterConfig {
                     n.id
                 ));
             }
+            if n.spare && n.global == GlobalRole::Voter {
+                return Err(format!(
+                    "nodes: node {} is a spare and a global voter; a spare joins its region's group later, so it cannot be counted on as a global voter",
+                    n.id
+                ));
+            }
             for (peer, via) in &n.dial {
                 if via.parse::<std::net::SocketAddr>().is_err() {
                     return Err(format!(
@@ -356,6 +368,12 @@ impl ClusterConfig {
         for r in &self.regions {
             if !self.nodes.iter().any(|n| n.region == r.name) {
                 return Err(format!("regions: region {} has no node", r.name));
+            }
+            if !self.nodes.iter().any(|n| n.region == r.name && !n.spare) {
+                return Err(format!(
+                    "regions: every node of region {} is a spare; its group needs at least one node that is not",
+                    r.name
+                ));
             }
         }
         for rule in &self.latency {
@@ -560,7 +578,15 @@ impl ClusterConfig {
         self.nodes.iter().filter(|n| n.global == GlobalRole::Voter)
     }
 
-    /// The members of a group: a region's nodes or the global voters.
+    /// The voters a group is initialised with: its members less the spares.
+    pub fn initial_voters<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
+        let mut members = self.group_members(group);
+        members.retain(|n| !n.spare);
+        members
+    }
+
+    /// The nodes that may hold a copy of a group (spares included): a region's nodes or the
+    /// global voters.
     pub fn group_members<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
         if group == GLOBAL_GROUP {
             self.global_voters().collect()
@@ -785,6 +811,10 @@ mod tests {
                     "region = \"ap-south\"\nglobal = \"none\"\nstatus_addr = \"localhost\"",
                 ),
                 "status_addr \"localhost\" of node 6",
+            ),
+            (
+                ok.replacen("global = \"voter\"", "global = \"voter\"\nspare = true", 1),
+                "is a spare and a global voter",
             ),
             (
                 format!("[[latency]]\nbetween = [\"us-east\", \"mars\"]\nms = 40\n{ok}"),

@@ -139,7 +139,7 @@ pub async fn run(
             stop_rx.clone(),
         ));
         tokio::spawn(mark_recovered(group.clone()));
-        let members = topology.group_members(&group.name);
+        let members = topology.initial_voters(&group.name);
         if members.iter().map(|n| n.id).min() == Some(opts.node_id) {
             let nodes = members
                 .iter()
