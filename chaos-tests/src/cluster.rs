@@ -26,6 +26,9 @@ pub struct Profile {
     pub regions: Vec<(String, String)>,
     /// Nodes in each region (3 for the usual profiles).
     pub nodes_per_region: u64,
+    /// Spare nodes in each region (`spare = true`): running, outside the group until a
+    /// membership fault adds them.
+    pub spares_per_region: u64,
 }
 
 impl Profile {
@@ -34,6 +37,15 @@ impl Profile {
         Self {
             regions: vec![("us-east".into(), "US".into())],
             nodes_per_region: 3,
+            spares_per_region: 0,
+        }
+    }
+
+    /// One region of three voters and two spares (for membership changes).
+    pub fn three_nodes_two_spares() -> Self {
+        Self {
+            spares_per_region: 2,
+            ..Self::three_nodes()
         }
     }
 
@@ -46,6 +58,7 @@ impl Profile {
                 ("ap-south".into(), "IN".into()),
             ],
             nodes_per_region: 3,
+            spares_per_region: 0,
         }
     }
 }
@@ -64,6 +77,12 @@ pub struct NodeProc {
     pub global: bool,
     /// Where it listens (clients dial this directly; peers dial it through the proxy).
     pub addr: String,
+    /// Configured as a spare (`spare = true`).
+    pub spare: bool,
+    /// A voter of its region's group right now (as the suite changed it).
+    pub member: bool,
+    /// Removed from its group and stopped for good (its id is never reused).
+    pub retired: bool,
     data_dir: PathBuf,
     log_path: PathBuf,
     child: Option<Child>,
@@ -83,6 +102,8 @@ pub struct Cluster {
     pub net: Arc<Net>,
     /// The bootstrap administrator's TLS material: the suite's clients act as `admin`.
     tls: ClientTls,
+    /// Region -> jurisdiction.
+    homes: BTreeMap<String, String>,
 }
 
 /// A loopback port no other cluster of this process took and nothing listens on, below the
@@ -131,8 +152,10 @@ impl Cluster {
         let mut nodes = Vec::new();
         let last = profile.regions.len().saturating_sub(1);
         for (r, (region, _)) in profile.regions.iter().enumerate() {
-            for k in 0..profile.nodes_per_region {
-                let id = r as u64 * profile.nodes_per_region + k + 1;
+            let per_region = profile.nodes_per_region + profile.spares_per_region;
+            for k in 0..per_region {
+                let id = r as u64 * per_region + k + 1;
+                let spare = k >= profile.nodes_per_region;
                 // Global voters: two per region and one in the last (2+2+1); one if one region.
                 let voters_here = if profile.regions.len() == 1 || r == last {
                     1
@@ -144,6 +167,9 @@ impl Cluster {
                     region: region.clone(),
                     global: k < voters_here,
                     addr: format!("127.0.0.1:{}", free_port()),
+                    spare,
+                    member: !spare,
+                    retired: false,
                     data_dir: dir.path().join(format!("node{id}")),
                     log_path: dir.path().join(format!("node{id}.log")),
                     child: None,
@@ -178,13 +204,15 @@ impl Cluster {
             nodes,
             net,
             tls,
+            homes: profile.regions.iter().cloned().collect(),
         };
-        for id in cluster.ids() {
-            cluster.set_failpoints(id, &[])?;
-            cluster.spawn(id)?;
+        let every: Vec<u64> = cluster.nodes.iter().map(|n| n.id).collect();
+        for id in &every {
+            cluster.set_failpoints(*id, &[])?;
+            cluster.spawn(*id)?;
         }
         // Storage faults and the power-cut emulation need an iccd built with the feature.
-        for id in cluster.ids() {
+        for &id in &every {
             wait_for(&format!("node {id} to report its failpoints (an iccd built with `--features failpoints`: cargo build -p icc-node --features failpoints --bin iccd)"), || async {
                 cluster.log(id).contains("CHAOS failpoints active").then_some(())
             })
@@ -193,9 +221,42 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// Every node id.
+    /// Every node that votes in its region's group now (spares not yet added and retired
+    /// nodes are left out): the nodes faults aim at and the final checks read.
     pub fn ids(&self) -> Vec<u64> {
-        self.nodes.iter().map(|n| n.id).collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.member && !n.retired)
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// Spares of `region` not added yet.
+    pub fn spares(&self, region: &str) -> Vec<u64> {
+        self.nodes
+            .iter()
+            .filter(|n| n.region == region && n.spare && !n.member && !n.retired)
+            .map(|n| n.id)
+            .collect()
+    }
+
+    /// Records that node `id` became a voter of its region's group.
+    pub fn joined(&mut self, id: u64) {
+        self.node_mut(id).member = true;
+    }
+
+    /// Node `id` left its region's group: stop it for good (kill -9; its data directory
+    /// stays), unless it votes in the global group, which still needs it: then it keeps
+    /// running outside its region's group. Returns whether it was stopped.
+    pub fn retire(&mut self, id: u64) -> bool {
+        let node = self.node_mut(id);
+        node.member = false;
+        if node.global {
+            return false;
+        }
+        node.retired = true;
+        self.kill(id);
+        true
     }
 
     fn node(&self, id: u64) -> &NodeProc {
@@ -281,12 +342,32 @@ impl Cluster {
         node.paused = false;
     }
 
-    /// Starts a killed node again on its data directory (no-op if it runs).
+    /// Starts a killed node again on its data directory (no-op if it runs or was retired).
     pub fn restart(&mut self, id: u64) -> anyhow::Result<()> {
-        if self.is_up(id) {
+        if self.is_up(id) || self.node(id).retired {
             return Ok(());
         }
         self.spawn(id)
+    }
+
+    /// A clean stop: SIGTERM (the node hands over leadership and flushes), then waits for the
+    /// process to exit; kill -9 if it has not after [`WAIT`] (and says so).
+    pub async fn stop(&mut self, id: u64) -> anyhow::Result<()> {
+        self.resume(id)?;
+        if !self.is_up(id) {
+            return Ok(());
+        }
+        self.signal(id, "TERM")?;
+        let exited = wait_for(&format!("node {id} to exit after SIGTERM"), || {
+            let node = self.nodes.iter_mut().find(|n| n.id == id);
+            let done = node
+                .and_then(|n| n.child.as_mut())
+                .is_none_or(|c| matches!(c.try_wait(), Ok(Some(_))));
+            async move { done.then_some(()) }
+        })
+        .await;
+        self.kill(id);
+        exited
     }
 
     /// Sets node `id`'s test-only clock offset; takes effect at its next (re)start.
@@ -331,6 +412,16 @@ impl Cluster {
         self.node(id).region.clone()
     }
 
+    /// Each region's jurisdiction.
+    pub fn jurisdictions(&self) -> BTreeMap<String, String> {
+        self.homes.clone()
+    }
+
+    /// Node `id`'s data directory.
+    pub fn data_dir(&self, id: u64) -> PathBuf {
+        self.node(id).data_dir.clone()
+    }
+
     /// Every region, in cluster-file order.
     pub fn regions(&self) -> Vec<String> {
         let mut out: Vec<String> = Vec::new();
@@ -342,9 +433,13 @@ impl Cluster {
         out
     }
 
-    /// Client addresses of every node.
+    /// Client addresses of every node not retired (spares included, as an operator's list).
     pub fn endpoints(&self) -> Vec<String> {
-        self.nodes.iter().map(|n| n.addr.clone()).collect()
+        self.nodes
+            .iter()
+            .filter(|n| !n.retired)
+            .map(|n| n.addr.clone())
+            .collect()
     }
 
     /// A node's address.
@@ -352,7 +447,7 @@ impl Cluster {
         self.node(id).addr.clone()
     }
 
-    /// Ids of a group's members: a region's nodes, or the global voters for `global`.
+    /// Ids of a group's voters: a region's member nodes, or the global voters for `global`.
     pub fn group_ids(&self, group: &str) -> Vec<u64> {
         self.nodes
             .iter()
@@ -360,7 +455,7 @@ impl Cluster {
                 if group == "global" {
                     n.global
                 } else {
-                    n.region == group
+                    n.region == group && n.member && !n.retired
                 }
             })
             .map(|n| n.id)
@@ -452,6 +547,27 @@ impl Cluster {
         .await
     }
 
+    /// Waits until node `id` follows a leader of `group` and has applied everything that
+    /// leader had committed when the wait began (a restarted node rejoined).
+    pub async fn wait_caught_up(&self, id: u64, group: &str) -> anyhow::Result<()> {
+        let target = wait_for(
+            &format!("a leader of {group} reporting its commit index"),
+            || async {
+                let l = self.current_leader(group).await?;
+                Some(self.status_of(l, group).await?.committed_index)
+            },
+        )
+        .await?;
+        wait_for(
+            &format!("node {id} to apply index {target} of {group}"),
+            || async {
+                let s = self.status_of(id, group).await?;
+                (s.leader_id != 0 && s.applied_index >= target).then_some(())
+            },
+        )
+        .await
+    }
+
     /// Waits until every node of every group runs and has applied the same index as the
     /// others in that group (the cluster is quiet and caught up).
     pub async fn wait_converged(&self) -> anyhow::Result<()> {
@@ -510,8 +626,12 @@ impl Drop for Cluster {
     }
 }
 
-/// The cluster file: Raft timings, regions, no SLA targets (no escalation events in timelines)
-/// and, for every node, a `dial` map sending its connections to each peer through the proxy.
+/// The cluster file: Raft timings, regions, SLA targets and, for every node, a `dial` map
+/// sending its connections to each peer through the proxy.
+///
+/// Every incident escalates on its own: acknowledge, mitigate and resolve are due 2, 4 and 6 s
+/// after the declare whatever the severity (the workload never acknowledges), so each tier must
+/// fire exactly once, often while faults move the leader.
 fn cluster_file(profile: &Profile, nodes: &[NodeProc], net: &Net) -> String {
     let timings = |min: u64, max: u64| {
         format!(
@@ -526,7 +646,7 @@ fn cluster_file(profile: &Profile, nodes: &[NodeProc], net: &Net) -> String {
     );
     for sev in ["sev1", "sev2", "sev3", "sev4"] {
         t.push_str(&format!(
-            "\n[[sla]]\nseverity = \"{sev}\"\nacknowledge_s = 0\nmitigate_s = 0\nresolve_s = 0\n"
+            "\n[[sla]]\nseverity = \"{sev}\"\nacknowledge_s = 2\nmitigate_s = 4\nresolve_s = 6\n"
         ));
     }
     for (name, jurisdiction) in &profile.regions {
@@ -536,6 +656,7 @@ fn cluster_file(profile: &Profile, nodes: &[NodeProc], net: &Net) -> String {
     }
     for n in nodes {
         let global = if n.global { "voter" } else { "none" };
+        let spare = if n.spare { "spare = true\n" } else { "" };
         let dial: Vec<String> = nodes
             .iter()
             .filter(|p| p.id != n.id)
@@ -545,7 +666,7 @@ fn cluster_file(profile: &Profile, nodes: &[NodeProc], net: &Net) -> String {
             })
             .collect();
         t.push_str(&format!(
-            "\n[[nodes]]\nid = {}\naddr = \"{}\"\nregion = \"{}\"\nglobal = \"{global}\"\ndial = {{ {} }}\n",
+            "\n[[nodes]]\nid = {}\naddr = \"{}\"\nregion = \"{}\"\nglobal = \"{global}\"\n{spare}dial = {{ {} }}\n",
             n.id,
             n.addr,
             n.region,

@@ -1,6 +1,7 @@
 //! Faults as building blocks: each injects itself into a running cluster, holds for a while
 //! (longer than an election timeout), then heals. Scenarios compose them.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use icc_proto::v1::AppendTimelineRequest;
@@ -48,11 +49,23 @@ pub enum Fault {
     KillRegion,
     /// Cut every node of a random region off from the other regions (both directions).
     IsolateRegion,
+    /// Two voters cannot reach each other; the third reaches both (a bridge).
+    Bridge,
+    /// Every voter in turn: SIGTERM, wait for it to exit, start it, wait until it caught up.
+    RollingRestart,
+    /// Workload writes go out twice at once with one request id, some once more later.
+    DuplicateRequests,
+    /// A spare joins as a learner, then becomes a voter (four voters).
+    AddVoter,
+    /// A voter (perhaps the leader) is removed when there are more than three, then retired.
+    RemoveVoter,
+    /// A voter (perhaps the leader) is replaced by a spare in one membership change.
+    ReplaceVoter,
 }
 
 impl Fault {
-    /// Every fault, for listings.
-    pub const ALL: [Fault; 14] = [
+    /// Every fault that needs neither spares nor several regions.
+    pub const ALL: [Fault; 17] = [
         Fault::KillLeader,
         Fault::KillFollower,
         Fault::KillMajority,
@@ -67,6 +80,9 @@ impl Fault {
         Fault::ClockSkew,
         Fault::FsyncErrorFollower,
         Fault::FsyncStallLeader,
+        Fault::Bridge,
+        Fault::RollingRestart,
+        Fault::DuplicateRequests,
     ];
 
     /// Faults that need several regions.
@@ -89,6 +105,8 @@ pub struct FaultCtx<'a> {
     pub probes: &'a mut Vec<Op>,
     /// What happened when, for the report.
     pub events: &'a mut Vec<String>,
+    /// The workload's switch for duplicated requests.
+    pub duplicate: &'a AtomicBool,
 }
 
 impl FaultCtx<'_> {
@@ -277,6 +295,40 @@ impl FaultCtx<'_> {
                 self.cluster.kill(f);
                 self.cluster.restart(f)?;
             }
+            Fault::Bridge => {
+                let mut ids = self.cluster.group_ids(&self.group);
+                let a = ids.remove(self.rng.random_range(0..ids.len()));
+                let b = ids.remove(self.rng.random_range(0..ids.len()));
+                self.note(format!(
+                    "{fault:?}: {a} and {b} cut apart; {ids:?} reach both"
+                ));
+                self.cluster.net.partition(&[a], &[b]);
+                tokio::time::sleep(hold).await;
+                self.note(format!("{fault:?}: heal"));
+                self.cluster.net.heal();
+            }
+            Fault::RollingRestart => {
+                let mut order = self.cluster.group_ids(&self.group);
+                let first = self.rng.random_range(0..order.len());
+                order.rotate_left(first);
+                for id in order {
+                    self.note(format!("{fault:?}: SIGTERM {id}"));
+                    self.cluster.stop(id).await?;
+                    self.cluster.restart(id)?;
+                    self.cluster.wait_caught_up(id, &self.group).await?;
+                    self.note(format!("{fault:?}: {id} is back and caught up"));
+                }
+            }
+            Fault::DuplicateRequests => {
+                self.note(format!("{fault:?}: every write sent twice"));
+                self.duplicate.store(true, Ordering::Relaxed);
+                tokio::time::sleep(hold).await;
+                self.duplicate.store(false, Ordering::Relaxed);
+                self.note(format!("{fault:?}: heal"));
+            }
+            Fault::AddVoter | Fault::RemoveVoter | Fault::ReplaceVoter => {
+                self.change_membership(fault).await?;
+            }
             Fault::FsyncStallLeader => {
                 let l = self.leader().await?;
                 self.note(format!("{fault:?}: WAL syncs of {l} stall 1500 ms"));
@@ -286,6 +338,84 @@ impl FaultCtx<'_> {
                 self.cluster.set_failpoints(l, &[])?;
             }
         }
+        Ok(())
+    }
+}
+
+impl FaultCtx<'_> {
+    /// Adds a spare, removes a voter, or both in one change, while the workload runs. Each
+    /// membership call is retried until the cluster took it (a leader change may interrupt one).
+    async fn change_membership(&mut self, fault: Fault) -> anyhow::Result<()> {
+        let voters = self.cluster.group_ids(&self.group);
+        let spare = self.cluster.spares(&self.group).first().copied();
+        let pick = |rng: &mut StdRng| voters[rng.random_range(0..voters.len())];
+        // The asked-for change if the group allows it, else the first that it allows.
+        let feasible = |f: Fault| match f {
+            Fault::AddVoter => spare.is_some(),
+            Fault::RemoveVoter => voters.len() > 3,
+            _ => spare.is_some(),
+        };
+        let chosen = [
+            fault,
+            Fault::ReplaceVoter,
+            Fault::RemoveVoter,
+            Fault::AddVoter,
+        ]
+        .into_iter()
+        .find(|f| feasible(*f));
+        let (add, remove) = match chosen {
+            Some(Fault::AddVoter) => (spare, None),
+            Some(Fault::RemoveVoter) => (None, Some(pick(self.rng))),
+            Some(_) => (spare, Some(pick(self.rng))),
+            None => (None, None),
+        };
+        let Some(fault) = chosen else {
+            self.note(format!(
+                "{fault:?}: nothing to do ({} voters, spare {spare:?})",
+                voters.len()
+            ));
+            return Ok(());
+        };
+        let client = self.cluster.client(Duration::from_secs(10))?;
+        let leader = self.leader().await?;
+        if let Some(s) = add {
+            self.note(format!("{fault:?}: add {s} as a learner (leader {leader})"));
+            let (addr, region) = (self.cluster.addr(s), self.group.clone());
+            crate::cluster::wait_for(&format!("node {s} added as a learner"), || async {
+                client
+                    .add_learner(s, addr.clone(), region.clone())
+                    .await
+                    .ok()
+            })
+            .await?;
+        }
+        let mut target: Vec<u64> = voters
+            .iter()
+            .copied()
+            .filter(|v| Some(*v) != remove)
+            .collect();
+        target.extend(add);
+        target.sort_unstable();
+        self.note(format!("{fault:?}: voters {voters:?} -> {target:?}"));
+        crate::cluster::wait_for(&format!("voters {target:?}"), || async {
+            let r = client.change_membership(target.clone()).await.ok()?;
+            let mut now = r.voters;
+            now.sort_unstable();
+            (now == target).then_some(())
+        })
+        .await?;
+        if let Some(s) = add {
+            self.cluster.joined(s);
+        }
+        if let Some(r) = remove {
+            let what = if self.cluster.retire(r) {
+                "stopped for good"
+            } else {
+                "still a global voter, so it keeps running"
+            };
+            self.note(format!("{fault:?}: {r} left the group; {what}"));
+        }
+        tokio::time::sleep(self.hold()).await;
         Ok(())
     }
 }

@@ -38,6 +38,15 @@ pub enum Call {
         /// Incident id.
         incident: String,
     },
+    /// Not a client call: an escalation the leader's escalator made (`E:<tier>` in timelines).
+    /// The linearizability checker adds one per escalation of the final timeline, with an
+    /// unknown time, so the model accounts for the events the cluster wrote by itself.
+    Escalated {
+        /// Incident id.
+        incident: String,
+        /// Tier reached (2-4).
+        tier: u32,
+    },
 }
 
 impl Call {
@@ -47,7 +56,8 @@ impl Call {
             Call::Declare { .. } => None,
             Call::Update { incident, .. }
             | Call::Note { incident, .. }
-            | Call::Read { incident } => Some(incident),
+            | Call::Read { incident }
+            | Call::Escalated { incident, .. } => Some(incident),
         }
     }
 }
@@ -73,7 +83,8 @@ pub enum Value {
         /// Events in the timeline afterwards.
         timeline_len: u32,
     },
-    /// The timeline's notes and severity changes as `N:<token>` / `S<sev>:<token>`.
+    /// The timeline's notes, severity changes and escalations as `N:<token>`, `S:<token>`
+    /// and `E:<tier>`.
     Timeline {
         /// Entries in timeline order.
         entries: Vec<String>,

@@ -26,6 +26,8 @@ pub struct Scenario {
     pub profile: Profile,
     /// Faults to draw from, one per cycle.
     pub faults: Vec<Fault>,
+    /// Take the faults in list order (cycle k runs fault k) instead of drawing them.
+    pub in_order: bool,
     /// Fault cycles per run.
     pub cycles: u32,
     /// Workload clients.
@@ -38,6 +40,7 @@ impl Scenario {
             name,
             profile: Profile::three_nodes(),
             faults: faults.to_vec(),
+            in_order: false,
             cycles,
             clients: 4,
         }
@@ -69,11 +72,24 @@ pub fn all() -> Vec<Scenario> {
         ),
         Scenario::three("clock-skew", &[ClockSkew], 1),
         Scenario::three("storage-faults", &[FsyncErrorFollower, FsyncStallLeader], 2),
+        Scenario::three("bridge", &[Bridge], 2),
+        Scenario::three("rolling-restart", &[RollingRestart], 1),
+        Scenario::three("duplicates", &[DuplicateRequests], 2),
+        Scenario {
+            name: "membership",
+            profile: Profile::three_nodes_two_spares(),
+            // Four voters, then one of them (maybe the leader) replaced, then one removed.
+            faults: vec![AddVoter, ReplaceVoter, RemoveVoter],
+            in_order: true,
+            cycles: 3,
+            clients: 4,
+        },
         Scenario::three("mixed", &Fault::ALL, 4),
         Scenario {
             name: "regions",
             profile: Profile::nine_nodes(),
             faults: vec![KillRegion, IsolateRegion, IsolateLeader, KillLeader],
+            in_order: false,
             cycles: 2,
             clients: 4,
         },
@@ -171,9 +187,14 @@ fn check_all(ops: &[Op], probes: &[Op], fin: &FinalState) -> Vec<String> {
     let mut f = Vec::new();
     f.extend(check::no_lost_writes(ops, fin));
     f.extend(check::no_duplicates(fin));
+    f.extend(check::no_repeated_entries(fin));
+    f.extend(fin.duplicate_answers.iter().cloned());
     f.extend(check::replicas_agree(fin));
     f.extend(check::minority_refused(probes));
     f.extend(check::linearizability(ops));
+    f.extend(check::escalations_once(fin));
+    f.extend(check::hlc_follows_causality(ops, fin));
+    f.extend(fin.residency.iter().cloned());
     f
 }
 
@@ -195,18 +216,33 @@ async fn play(
         .map(|r| r.0.clone())
         .unwrap_or_default();
     cluster.leader(&group).await?;
-    let config = cluster.client_config(cluster.endpoints(), CALL_DEADLINE);
+    let endpoints = cluster.endpoints();
+    let configs: Vec<_> = (0..endpoints.len())
+        .map(|k| {
+            let mut e = endpoints.clone();
+            e.rotate_left(k);
+            cluster.client_config(e, CALL_DEADLINE)
+        })
+        .collect();
     let workload = Workload::start(
         scenario.clients,
         seed,
         cluster.regions(),
-        || icc_client::Client::new(config.clone()).expect("loopback endpoints are valid"),
+        |k| {
+            icc_client::Client::new(configs[k as usize % configs.len()].clone())
+                .expect("loopback endpoints are valid")
+        },
         history,
     );
     let mut rng = StdRng::seed_from_u64(seed);
     for cycle in 0..scenario.cycles {
         tokio::time::sleep(Duration::from_millis(rng.random_range(500..1_500))).await;
-        let fault = scenario.faults[rng.random_range(0..scenario.faults.len())];
+        let drawn = rng.random_range(0..scenario.faults.len());
+        let fault = if scenario.in_order {
+            scenario.faults[cycle as usize % scenario.faults.len()]
+        } else {
+            scenario.faults[drawn]
+        };
         let incidents = workload
             .known
             .lock()
@@ -220,6 +256,7 @@ async fn play(
             incidents,
             probes,
             events,
+            duplicate: &workload.duplicate,
         };
         ctx.run(fault).await?;
         let l = cluster.leader(&group).await?;
@@ -232,13 +269,86 @@ async fn play(
     }
     // Some load on the healed cluster, then the final reads.
     tokio::time::sleep(Duration::from_millis(rng.random_range(500..1_000))).await;
-    let known = workload.stop().await;
+    let finished = workload.stop().await;
     events.push(format!(
         "{} ms: workload stopped",
         history.now() / 1_000_000
     ));
+    fin.duplicate_answers = finished.disagreements;
+    fin.escalation = true;
     cluster.wait_converged().await?;
-    final_state(cluster, history, &known, fin).await
+    final_state(cluster, history, &finished.known, fin).await?;
+    if scenario.profile.regions.len() > 1 {
+        residency_scan(cluster, history, fin).await?;
+    }
+    Ok(())
+}
+
+/// Stops every node cleanly (so everything is on disk) and scans each one's data directory for
+/// titles of incidents homed in another jurisdiction.
+async fn residency_scan(
+    cluster: &mut Cluster,
+    history: &History,
+    fin: &mut FinalState,
+) -> anyhow::Result<()> {
+    let ids: Vec<u64> = cluster.nodes.iter().map(|n| n.id).collect();
+    for id in &ids {
+        cluster.stop(*id).await?;
+    }
+    let homes = cluster.jurisdictions();
+    let holders: Vec<(u64, String, std::path::PathBuf)> = ids
+        .iter()
+        .map(|id| {
+            let j = homes
+                .get(&cluster.region_of(*id))
+                .cloned()
+                .unwrap_or_default();
+            (*id, j, cluster.data_dir(*id))
+        })
+        .collect();
+    let holders: Vec<check::residency::Holder<'_>> = holders
+        .iter()
+        .map(|(id, j, dir)| check::residency::Holder {
+            id: *id,
+            jurisdiction: j,
+            data_dir: dir,
+        })
+        .collect();
+    let declared: BTreeSet<String> = history
+        .ops()
+        .into_iter()
+        .filter_map(|o| match (o.call, o.outcome) {
+            (Call::Declare { region, .. }, crate::history::Outcome::Ok { .. }) => Some(region),
+            _ => None,
+        })
+        .collect();
+    fin.residency = check::residency::scan(&holders, &homes, &declared);
+    Ok(())
+}
+
+/// Waits (up to [`crate::cluster::WAIT`]) until every incident's linearizable timeline shows
+/// its last escalation tier: the cluster's SLA deadlines (2, 4, 6 s) have all passed for
+/// incidents declared before the workload stopped. A timeout is not an error here; the
+/// escalation checker reports the incidents that fell short.
+async fn wait_escalated(client: &icc_client::Client, incidents: &BTreeSet<String>) {
+    let _ = crate::cluster::wait_for("every incident escalated to tier 4", || async {
+        for id in incidents {
+            let t = client
+                .get_timeline(id.clone(), Consistency::Linearizable)
+                .await
+                .ok()?;
+            let top = t
+                .events
+                .iter()
+                .filter_map(workload::entry_of)
+                .any(|e| e == "E:4");
+            if !top {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
 }
 
 /// Reads everything back: linearizable timelines of every incident (into the history), then
@@ -263,6 +373,10 @@ async fn final_state(
             r.incidents.into_iter().map(|i| (i.title, i.id)).collect();
         incidents.extend(listed.iter().map(|(_, id)| id.clone()));
         fin.listed.insert(id, listed);
+    }
+    if fin.escalation {
+        wait_escalated(&client, &incidents).await;
+        cluster.wait_converged().await?;
     }
     for incident in &incidents {
         let op = workload::perform(
@@ -292,6 +406,18 @@ async fn final_state(
                 Err(e) => return Err(e.into()),
             };
             applied = r.served_by.map(|s| s.applied_index).unwrap_or_default();
+            let stamped = r
+                .events
+                .iter()
+                .filter_map(|e| {
+                    let at = e.at.as_ref()?;
+                    Some((workload::entry_of(e)?, (at.wall_ns, at.logical)))
+                })
+                .collect();
+            fin.stamps
+                .entry(id)
+                .or_default()
+                .insert(incident.clone(), stamped);
             timelines.insert(
                 incident.clone(),
                 r.events.iter().filter_map(workload::entry_of).collect(),

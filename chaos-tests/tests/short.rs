@@ -49,4 +49,8 @@ short! {
     flapping_network => "flapping-network", 7;
     clock_skew => "clock-skew", 8;
     storage_faults => "storage-faults", 9;
+    bridge => "bridge", 10;
+    rolling_restart => "rolling-restart", 11;
+    duplicates => "duplicates", 12;
+    membership => "membership", 13;
 }

@@ -11,8 +11,9 @@ use std::hash::{Hash, Hasher};
 
 use crate::history::{Call, Value};
 
-/// The sequential model of one incident: its severity and the notes and severity changes of
-/// its timeline (the declare event excluded), as [`crate::workload::entry_of`] spells them.
+/// The sequential model of one incident: its severity and the notes, severity changes and
+/// escalations of its timeline (the declare event excluded), as [`crate::workload::entry_of`]
+/// spells them.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IncidentModel {
     /// Current severity (`sev2` after the declare).
@@ -52,6 +53,10 @@ impl IncidentModel {
                 Value::Noted {
                     timeline_len: next.timeline_len(),
                 }
+            }
+            Call::Escalated { tier, .. } => {
+                next.entries.push(format!("E:{tier}"));
+                return (next, None);
             }
             Call::Read { .. } => Value::Timeline {
                 entries: next.entries.clone(),
