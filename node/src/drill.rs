@@ -254,11 +254,21 @@ impl DrillService for DrillApi {
             .drill
             .clone()
             .ok_or_else(|| Status::invalid_argument("drill: required"))?;
-        let record = DrillRecord::from_pb(drill, who.name());
+        let mut record = DrillRecord::from_pb(drill, who.name());
+        match who {
+            // Only a node's scheduler runs scheduled slots; its record says so.
+            Principal::Node(id) if !record.slot.is_empty() => {
+                record.who = format!("scheduler (node {id})");
+            }
+            _ => {
+                record.schedule.clear();
+                record.slot.clear();
+            }
+        }
         let request_id = format!("drill/{}", record.id);
         let op = SecurityOp::RecordDrill {
             record: record.clone(),
-            by: who.name(),
+            by: record.who.clone(),
         };
         let done = commit_global(&self.ctx, hops, msg, &request_id, op, |ch, r| async move {
             DrillServiceClient::new(ch).record(r).await

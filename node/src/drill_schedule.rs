@@ -33,6 +33,10 @@ pub struct SlotClaim {
     pub mode: String,
     /// The node that claimed it (the global leader then).
     pub claimant: u64,
+    /// A number the claimant's process picked at start: only the process whose claim was
+    /// stored runs the drill, so a claimant that restarts and re-proposes never runs it twice.
+    #[serde(default)]
+    pub run: u64,
     /// When the global group committed the claim (set in apply).
     #[serde(default)]
     pub at: Stamp,

@@ -41,6 +41,8 @@ async fn failover(ctx: &Ctx, a: DrillFailoverArgs) -> Result<(), Failure> {
         },
         settle: a.settle,
         give_up: a.give_up,
+        schedule: String::new(),
+        slot: String::new(),
     };
     ctx.note(&format!(
         "drill: {} the leader of {} while writing to a drill incident...",

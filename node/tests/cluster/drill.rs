@@ -16,6 +16,8 @@ fn drill(mode: DrillMode) -> DrillOptions {
         mode,
         settle: Duration::from_millis(300),
         give_up: Duration::from_secs(30),
+        schedule: String::new(),
+        slot: String::new(),
     }
 }
 
