@@ -260,6 +260,11 @@ impl DrillService for DrillApi {
             Principal::Node(id) if !record.slot.is_empty() => {
                 record.who = format!("scheduler (node {id})");
             }
+            // `--insecure-plaintext`: nobody is authenticated, so the slot is taken as given
+            // (dropping it would leave the slot's claim looking unfinished forever).
+            Principal::Unchecked if !record.slot.is_empty() => {
+                record.who = "scheduler (unauthenticated)".to_owned();
+            }
             _ => {
                 record.schedule.clear();
                 record.slot.clear();
