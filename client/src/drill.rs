@@ -51,6 +51,11 @@ pub struct DrillOptions {
     /// How long to wait for a new leader and for writes to be acknowledged again before the
     /// drill counts as failed.
     pub give_up: Duration,
+    /// The `[[drills.schedule]]` entry and slot a node's scheduler runs this drill for (both
+    /// empty when run by hand; the node keeps them only from a node's own identity).
+    pub schedule: String,
+    /// See `schedule`.
+    pub slot: String,
 }
 
 /// One acknowledged note of the drill's workload.
@@ -334,6 +339,8 @@ pub async fn failover(client: &Client, opts: &DrillOptions) -> Result<Drill, Cli
         passed: reasons.is_empty(),
         reason: reasons.join("; "),
         incident_id,
+        schedule: opts.schedule.clone(),
+        slot: opts.slot.clone(),
         ..Default::default()
     };
     client.drill_record(drill).await

@@ -72,6 +72,75 @@ pub struct DrillsSection {
     /// Whether `DrillService.Crash` is honoured.
     #[serde(default)]
     pub allow_kill: bool,
+    /// `[[drills.schedule]]`: drills run unannounced, once per period, at a time operators
+    /// cannot read from this file (see `crate::drill_schedule`).
+    #[serde(default)]
+    pub schedule: Vec<DrillScheduleEntry>,
+}
+
+/// `[[drills.schedule]] name = "weekly-eu", region = "eu-west", mode = "transfer", every = "7d"`:
+/// one failover drill of `region` in each period of `every`, at a hidden offset in the period.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DrillScheduleEntry {
+    /// Unique among the schedules; names the drills' slots (`<name>/<k>`).
+    pub name: String,
+    /// The region whose group leader the drill replaces.
+    pub region: String,
+    /// `transfer` (leadership handed over) or `kill` (the leader crashes; needs `allow_kill`).
+    pub mode: String,
+    /// The period, a humantime duration: `7d`, `12h`, `30s`.
+    pub every: String,
+}
+
+impl DrillsSection {
+    /// Every schedule has a unique name, a known region, a mode the cluster allows and a
+    /// period of at least a second; errors name the entry and the field.
+    fn validate(&self, regions: &BTreeSet<&str>) -> Result<(), String> {
+        let mut names = BTreeSet::new();
+        for s in &self.schedule {
+            let at = format!("drills.schedule {:?}", s.name);
+            if s.name.is_empty() || s.name.len() > 64 || s.name.contains('/') {
+                return Err(format!("{at}: name must be 1-64 characters without '/'"));
+            }
+            if !names.insert(s.name.as_str()) {
+                return Err(format!("{at}: name must be unique"));
+            }
+            if !regions.contains(s.region.as_str()) {
+                return Err(format!(
+                    "{at}: region {:?} must be one of the cluster's regions",
+                    s.region
+                ));
+            }
+            match s.mode.as_str() {
+                "transfer" => {}
+                "kill" if self.allow_kill => {}
+                "kill" => {
+                    return Err(format!(
+                        "{at}: mode \"kill\" needs [drills] allow_kill = true"
+                    ));
+                }
+                m => return Err(format!("{at}: mode {m:?} must be transfer or kill")),
+            }
+            self.schedule_period(s)?;
+        }
+        Ok(())
+    }
+
+    /// The period of `s` in nanoseconds (at least one second).
+    pub fn schedule_period(&self, s: &DrillScheduleEntry) -> Result<u64, String> {
+        let at = format!("drills.schedule {:?}", s.name);
+        let every = humantime::parse_duration(&s.every).map_err(|e| {
+            format!(
+                "{at}: every {:?} is not a duration like \"7d\" or \"12h\": {e}",
+                s.every
+            )
+        })?;
+        if every < Duration::from_secs(1) {
+            return Err(format!("{at}: every must be at least 1s"));
+        }
+        Ok(u64::try_from(every.as_nanos()).unwrap_or(u64::MAX))
+    }
 }
 
 /// `[[retention]] severity = "sev4", jurisdiction = "EU", keep = "365d"`: closed incidents of
@@ -437,6 +506,8 @@ impl ClusterConfig {
             }
         }
         self.validate_retention(&jurisdictions)?;
+        let regions: BTreeSet<&str> = self.regions.iter().map(|r| r.name.as_str()).collect();
+        self.drills.validate(&regions)?;
         self.validate_global()?;
         self.raft.validate("raft")?;
         self.global_raft.validate("global_raft")
@@ -754,6 +825,59 @@ mod tests {
         ] {
             let text = format!("[[retention]]\n{bad}\n{}", three_regions(["voter"; 3]));
             let err = parse(&text).unwrap_err();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn drill_schedules_are_checked_entry_by_entry() {
+        let ok = "[[drills.schedule]]\nname = \"weekly\"\nregion = \"eu-west\"\nmode = \"transfer\"\nevery = \"7d\"\n";
+        let c = parse(&format!("{ok}{}", three_regions(["voter"; 3]))).expect("valid");
+        let s = &c.drills.schedule[0];
+        assert_eq!(c.drills.schedule_period(s), Ok(7 * 86_400 * 1_000_000_000));
+        let kill = "[drills]\nallow_kill = true\n[[drills.schedule]]\nname = \"k\"\nregion = \"us-east\"\nmode = \"kill\"\nevery = \"30s\"\n";
+        parse(&format!("{kill}{}", three_regions(["voter"; 3]))).expect("kill allowed");
+
+        let entry = |name: &str, region: &str, mode: &str, every: &str| {
+            format!(
+                "[[drills.schedule]]\nname = \"{name}\"\nregion = \"{region}\"\nmode = \"{mode}\"\nevery = \"{every}\"\n"
+            )
+        };
+        for (bad, says) in [
+            (
+                entry("a", "mars", "transfer", "1d"),
+                "drills.schedule \"a\": region \"mars\"",
+            ),
+            (
+                entry("a", "eu-west", "kill", "1d"),
+                "drills.schedule \"a\": mode \"kill\" needs [drills] allow_kill",
+            ),
+            (
+                entry("a", "eu-west", "reboot", "1d"),
+                "mode \"reboot\" must be transfer or kill",
+            ),
+            (
+                entry("a", "eu-west", "transfer", "often"),
+                "drills.schedule \"a\": every \"often\" is not a duration",
+            ),
+            (
+                entry("a", "eu-west", "transfer", "10ms"),
+                "every must be at least 1s",
+            ),
+            (
+                entry("a/b", "eu-west", "transfer", "1d"),
+                "name must be 1-64",
+            ),
+            (
+                format!(
+                    "{}{}",
+                    entry("a", "eu-west", "transfer", "1d"),
+                    entry("a", "us-east", "transfer", "2d")
+                ),
+                "drills.schedule \"a\": name must be unique",
+            ),
+        ] {
+            let err = parse(&format!("{bad}{}", three_regions(["voter"; 3]))).unwrap_err();
             assert!(err.contains(says), "{bad}: {err}");
         }
     }

@@ -69,6 +69,12 @@ pub struct DrillRecord {
     pub reason: String,
     /// The drill's own incident.
     pub incident_id: String,
+    /// The `[[drills.schedule]]` entry that ran it (empty: run by hand).
+    #[serde(default)]
+    pub schedule: String,
+    /// Its slot key ([`crate::drill_schedule::slot_key`]; empty: run by hand).
+    #[serde(default)]
+    pub slot: String,
 }
 
 impl DrillRecord {
@@ -111,6 +117,8 @@ impl DrillRecord {
             passed: d.passed,
             reason: d.reason,
             incident_id: d.incident_id,
+            schedule: d.schedule,
+            slot: d.slot,
         }
     }
 
@@ -137,6 +145,9 @@ impl DrillRecord {
             passed: self.passed,
             reason: self.reason.clone(),
             incident_id: self.incident_id.clone(),
+            schedule: self.schedule.clone(),
+            slot: self.slot.clone(),
+            completed: true,
         }
     }
 }
@@ -243,11 +254,26 @@ impl DrillService for DrillApi {
             .drill
             .clone()
             .ok_or_else(|| Status::invalid_argument("drill: required"))?;
-        let record = DrillRecord::from_pb(drill, who.name());
+        let mut record = DrillRecord::from_pb(drill, who.name());
+        match who {
+            // Only a node's scheduler runs scheduled slots; its record says so.
+            Principal::Node(id) if !record.slot.is_empty() => {
+                record.who = format!("scheduler (node {id})");
+            }
+            // `--insecure-plaintext`: nobody is authenticated, so the slot is taken as given
+            // (dropping it would leave the slot's claim looking unfinished forever).
+            Principal::Unchecked if !record.slot.is_empty() => {
+                record.who = "scheduler (unauthenticated)".to_owned();
+            }
+            _ => {
+                record.schedule.clear();
+                record.slot.clear();
+            }
+        }
         let request_id = format!("drill/{}", record.id);
         let op = SecurityOp::RecordDrill {
             record: record.clone(),
-            by: who.name(),
+            by: record.who.clone(),
         };
         let done = commit_global(&self.ctx, hops, msg, &request_id, op, |ch, r| async move {
             DrillServiceClient::new(ch).record(r).await
@@ -287,13 +313,13 @@ impl DrillService for DrillApi {
             .await?;
             return Ok(self.ctx.reply(got));
         };
-        let drills = global
-            .state
-            .drills()
-            .map_err(status::storage)?
-            .into_iter()
+        let records = global.state.drills().map_err(status::storage)?;
+        let claims = global.state.drill_claims().map_err(status::storage)?;
+        let drills = records
+            .iter()
+            .map(DrillRecord::to_pb)
+            .chain(crate::drill_schedule::unfinished(&claims, &records))
             .filter(|d| msg.region.is_empty() || d.region == msg.region)
-            .map(|d| d.to_pb())
             .collect();
         Ok(self.ctx.reply(pb::ListDrillsResponse { drills }))
     }

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod config;
 pub mod domain;
 pub mod drill;
+pub mod drill_schedule;
 pub mod failpoints;
 pub mod hlc;
 pub mod leader;

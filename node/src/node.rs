@@ -161,6 +161,10 @@ pub async fn run(
     tokio::spawn(crate::leader::clock_guard::run(ctx.clone()));
     tokio::spawn(crate::leader::escalator::run(ctx.clone()));
     tokio::spawn(crate::leader::purger::run(ctx.clone()));
+    tokio::spawn(crate::leader::drill_scheduler::run(
+        ctx.clone(),
+        transport.as_client(),
+    ));
     tokio::spawn(crate::security::rbac_service::refresh(
         ctx.clone(),
         policy.clone(),

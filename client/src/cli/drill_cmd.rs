@@ -41,6 +41,8 @@ async fn failover(ctx: &Ctx, a: DrillFailoverArgs) -> Result<(), Failure> {
         },
         settle: a.settle,
         give_up: a.give_up,
+        schedule: String::new(),
+        slot: String::new(),
     };
     ctx.note(&format!(
         "drill: {} the leader of {} while writing to a drill incident...",
@@ -70,7 +72,9 @@ fn ms(us: u64) -> String {
 }
 
 fn verdict(d: &Drill) -> String {
-    if d.passed {
+    if !d.completed && !d.slot.is_empty() {
+        format!("NOT COMPLETED: {}", d.reason)
+    } else if d.passed {
         "passed".into()
     } else {
         format!("FAILED: {}", d.reason)
@@ -83,6 +87,7 @@ fn drill_detail(d: &Drill) -> String {
         ("DRILL", d.id.clone()),
         ("REGION", d.region.clone()),
         ("MODE", d.mode.clone()),
+        ("SCHEDULE", schedule_slot(d)),
         ("RECORDED", format!("{} by {}", utc(d.at.as_ref()), d.who)),
         (
             "LEADER",
@@ -118,6 +123,7 @@ fn report_table(drills: &[Drill]) -> String {
         "BY",
         "REGION",
         "MODE",
+        "SCHEDULE",
         "LEADER",
         "NEW LEADER",
         "FIRST WRITE",
@@ -131,6 +137,7 @@ fn report_table(drills: &[Drill]) -> String {
             d.who.clone(),
             d.region.clone(),
             d.mode.clone(),
+            schedule_slot(d),
             format!("{} -> {}", d.old_leader, d.new_leader),
             ms(d.leader_us),
             ms(d.first_write_us),
@@ -142,6 +149,15 @@ fn report_table(drills: &[Drill]) -> String {
     t.render()
 }
 
+/// `<schedule> #<period>` for a scheduled drill's slot, `-` for one run by hand.
+fn schedule_slot(d: &Drill) -> String {
+    if d.slot.is_empty() {
+        return "-".into();
+    }
+    let period = d.slot.rsplit('/').next().unwrap_or_default();
+    format!("{} #{period}", d.schedule)
+}
+
 fn drill_json(d: &Drill) -> Value {
     json!({
         "id": d.id, "who": d.who, "at": hlc_json(d.at.as_ref()), "region": d.region,
@@ -151,6 +167,7 @@ fn drill_json(d: &Drill) -> Value {
         "first_write_ms": d.first_write_us as f64 / 1000.0,
         "writes_before": d.writes_before, "writes_after": d.writes_after, "lost": d.lost,
         "passed": d.passed, "reason": d.reason, "incident_id": d.incident_id,
+        "schedule": d.schedule, "slot": d.slot, "completed": d.completed || d.slot.is_empty(),
     })
 }
 

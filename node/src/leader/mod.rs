@@ -5,6 +5,7 @@
 //! the old one stopped.
 
 pub mod clock_guard;
+pub mod drill_scheduler;
 pub mod escalator;
 pub mod outbox;
 pub mod purger;

@@ -226,6 +226,11 @@ impl GroupState {
         crate::drill::list(&self.db, &self.keys)
     }
 
+    /// Every claimed scheduled-drill slot, in key order.
+    pub fn drill_claims(&self) -> io::Result<Vec<crate::drill_schedule::SlotClaim>> {
+        crate::drill_schedule::claims(&self.db, &self.keys)
+    }
+
     /// Every stored severity policy version, oldest first.
     pub fn severity_history(&self) -> io::Result<Vec<crate::severity::PolicyRecord>> {
         crate::severity::state::history(&self.db, &self.keys)

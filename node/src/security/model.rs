@@ -244,6 +244,14 @@ pub enum SecurityOp {
         /// Who ran it.
         by: String,
     },
+    /// Claim a scheduled drill's slot before running it (`crate::drill_schedule`): stored only
+    /// if the slot has no claim yet, so a slot is run by one node at most, once.
+    ClaimDrillSlot {
+        /// The slot and the claimant.
+        claim: crate::drill_schedule::SlotClaim,
+        /// The scheduler's identity.
+        by: String,
+    },
 }
 
 impl SecurityOp {
@@ -255,7 +263,8 @@ impl SecurityOp {
             | SecurityOp::CreateToken { by, .. }
             | SecurityOp::RevokeToken { by, .. }
             | SecurityOp::ApplyPolicy { by, .. }
-            | SecurityOp::RecordDrill { by, .. } => by,
+            | SecurityOp::RecordDrill { by, .. }
+            | SecurityOp::ClaimDrillSlot { by, .. } => by,
         }
     }
 
@@ -292,6 +301,9 @@ impl SecurityOp {
                 record.mode,
                 if record.passed { "passed" } else { "failed" }
             ),
+            SecurityOp::ClaimDrillSlot { claim, .. } => {
+                format!("drill claim {} by node {}", claim.slot, claim.claimant)
+            }
         }
     }
 
@@ -337,6 +349,7 @@ impl SecurityOp {
                 })
             }
             SecurityOp::RecordDrill { record, .. } => record.check(),
+            SecurityOp::ClaimDrillSlot { claim, .. } => claim.check(),
         }
     }
 }

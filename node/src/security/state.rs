@@ -133,6 +133,9 @@ pub fn apply(
         SecurityOp::RecordDrill { record, by } => {
             crate::drill::apply(pending, keys, cmd, record, by)?;
         }
+        SecurityOp::ClaimDrillSlot { claim, .. } => {
+            crate::drill_schedule::apply_claim(pending, keys, cmd, claim)?;
+        }
     }
     pending.put(seen, Vec::new());
     Ok(Ok(()))

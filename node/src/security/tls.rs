@@ -73,6 +73,18 @@ impl Transport {
         matches!(self, Transport::Tls(_))
     }
 
+    /// This node's TLS material as an in-process client's (CA, node certificate and key), or
+    /// `None` for plaintext: the drill scheduler calls the cluster as this node.
+    pub fn as_client(&self) -> Option<icc_client::ClientTls> {
+        match self {
+            Transport::InsecurePlaintext => None,
+            Transport::Tls(m) => Some(icc_client::ClientTls {
+                ca: m.ca.clone(),
+                identity: Some((m.cert.clone(), m.key.clone())),
+            }),
+        }
+    }
+
     /// The server configuration, or `None` for plaintext. Client certificates are verified
     /// against the cluster CA when presented; a caller without one must bring a bearer token
     /// (the authentication interceptor refuses it otherwise).

@@ -16,6 +16,8 @@ fn drill(mode: DrillMode) -> DrillOptions {
         mode,
         settle: Duration::from_millis(300),
         give_up: Duration::from_secs(30),
+        schedule: String::new(),
+        slot: String::new(),
     }
 }
 
@@ -96,4 +98,70 @@ async fn a_cluster_that_does_not_allow_kills_refuses_one() {
         cluster.status_of(leader).await.is_some(),
         "the leader still runs"
     );
+}
+
+/// The report rows of scheduled drills (records and unfinished claims).
+async fn scheduled(client: &icc_client::Client) -> Vec<icc_client::v1::Drill> {
+    let report = client.drill_list("").await.unwrap_or_default();
+    report.into_iter().filter(|d| !d.slot.is_empty()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scheduled_drills_run_once_per_slot_across_a_global_leader_kill() {
+    // Three regions of three: the global group (five voters) survives its leader's death.
+    let mut cluster = Cluster::start(Options {
+        regions: vec![("us-east", "US"), ("eu-west", "EU"), ("ap-south", "IN")],
+        extra_config: "\n[[drills.schedule]]\nname = \"often\"\nregion = \"us-east\"\n\
+                       mode = \"transfer\"\nevery = \"3s\"\n"
+            .into(),
+        ..Options::default()
+    });
+    cluster.leader().await;
+    let client = cluster.client();
+    let completed = |rows: &[icc_client::v1::Drill]| rows.iter().filter(|d| d.completed).count();
+
+    wait_for("two scheduled drills recorded", || {
+        let client = client.clone();
+        async move {
+            let rows = scheduled(&client).await;
+            (completed(&rows) >= 2).then_some(())
+        }
+    })
+    .await;
+
+    // Kill the global leader (mid-drill or between drills): its slots are not run again.
+    let global_leader = cluster.leader_of("global").await;
+    cluster.kill(global_leader);
+    let before = completed(&scheduled(&client).await);
+    wait_for(
+        "two more scheduled drills under a new global leader",
+        || {
+            let client = client.clone();
+            async move {
+                let rows = scheduled(&client).await;
+                (completed(&rows) >= before + 2).then_some(())
+            }
+        },
+    )
+    .await;
+    cluster.restart(global_leader);
+
+    let rows = scheduled(&client).await;
+    let mut slots: Vec<&str> = rows.iter().map(|d| d.slot.as_str()).collect();
+    let all = slots.len();
+    slots.sort_unstable();
+    slots.dedup();
+    assert_eq!(slots.len(), all, "one row per slot: {rows:?}");
+    for d in rows.iter().filter(|d| d.completed) {
+        assert_eq!(d.schedule, "often", "{d:?}");
+        assert!(d.slot.starts_with("drill-slot/often/"), "{d:?}");
+        assert!(d.who.starts_with("scheduler (node "), "{d:?}");
+        assert_eq!(d.mode, "transfer");
+        assert!(d.passed && d.lost == 0, "{d:?}");
+        assert!(d.leader_us > 0 && d.first_write_us > 0, "{d:?}");
+    }
+    // A claim the killed leader never recorded is reported, not dropped.
+    for d in rows.iter().filter(|d| !d.completed) {
+        assert!(!d.passed && d.reason.contains("never recorded"), "{d:?}");
+    }
 }
