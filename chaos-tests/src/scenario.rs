@@ -243,11 +243,7 @@ async fn play(
         } else {
             scenario.faults[drawn]
         };
-        let incidents = workload
-            .known
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
+        let incidents = workload.known();
         let mut ctx = FaultCtx {
             cluster,
             group: group.clone(),
@@ -256,7 +252,7 @@ async fn play(
             incidents,
             probes,
             events,
-            duplicate: &workload.duplicate,
+            duplicate: workload.duplicate(),
         };
         ctx.run(fault).await?;
         let l = cluster.leader(&group).await?;

@@ -34,12 +34,7 @@ const TARGET_INCIDENTS: usize = 3;
 
 /// Runs `clients` workload clients until [`Workload::stop`].
 pub struct Workload {
-    stop: Arc<AtomicBool>,
     tasks: Vec<JoinHandle<()>>,
-    /// Ids of incidents whose declare was acknowledged.
-    pub known: Arc<Mutex<Vec<String>>>,
-    /// Send every write twice at once, and some once more later (see the module notes).
-    pub duplicate: Arc<AtomicBool>,
     shared: Shared,
 }
 
@@ -99,19 +94,24 @@ impl Workload {
                 ))
             })
             .collect();
-        Self {
-            stop: shared.stop.clone(),
-            tasks,
-            known: shared.known.clone(),
-            duplicate: shared.duplicate.clone(),
-            shared,
-        }
+        Self { tasks, shared }
+    }
+
+    /// Ids of incidents whose declare was acknowledged so far.
+    pub fn known(&self) -> Vec<String> {
+        lock(&self.shared.known).clone()
+    }
+
+    /// The switch that makes every write go out twice at once, and some once more later (see
+    /// the module notes).
+    pub fn duplicate(&self) -> &AtomicBool {
+        &self.shared.duplicate
     }
 
     /// Asks every client to stop after its current call and waits for them and for the late
     /// duplicates still on their way.
     pub async fn stop(self) -> Finished {
-        self.stop.store(true, Ordering::Relaxed);
+        self.shared.stop.store(true, Ordering::Relaxed);
         for t in self.tasks {
             let _ = t.await;
         }
@@ -120,7 +120,7 @@ impl Workload {
             let _ = t.await;
         }
         Finished {
-            known: lock(&self.known).clone(),
+            known: lock(&self.shared.known).clone(),
             disagreements: lock(&self.shared.disagreements).clone(),
         }
     }
