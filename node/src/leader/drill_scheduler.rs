@@ -22,10 +22,10 @@ use icc_client::drill::{DrillMode, DrillOptions};
 use icc_client::{Client, ClientConfig, ClientTls};
 
 use crate::config::{DrillScheduleEntry, GLOBAL_GROUP};
-use crate::domain::{Command, Op};
+use crate::domain::Op;
 use crate::drill_schedule::{SlotClaim, due_slot, slot_key, slot_time};
 use crate::security::model::SecurityOp;
-use crate::services::{Group, NodeCtx};
+use crate::services::{Group, NodeCtx, Route};
 
 /// How often the leader looks for a due slot.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -122,22 +122,14 @@ impl Runner {
             at: Default::default(),
         };
         let by = claim.who();
-        let cmd = Command {
-            request_id: slot.clone(),
-            stamp: ctx.clock.now(),
-            op: Op::Security(SecurityOp::ClaimDrillSlot { claim, by }),
-            caller: String::new(),
-        };
-        match tokio::time::timeout(Duration::from_secs(5), global.raft.client_write(cmd)).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => {
-                tracing::warn!(%slot, "drill scheduler: claim not committed: {e}");
-                return;
-            }
-            Err(_) => {
-                tracing::warn!(%slot, "drill scheduler: claim timed out");
-                return;
-            }
+        let op = Op::Security(SecurityOp::ClaimDrillSlot { claim, by });
+        if let Err(e) = ctx.commit(global, &slot, op, None).await {
+            let why = match e {
+                Route::Fail(s) => s.message().to_owned(),
+                Route::Leader(_) => "this node no longer leads the global group".to_owned(),
+            };
+            tracing::warn!(%slot, "drill scheduler: claim not committed: {why}");
+            return;
         }
         self.mark(&slot);
         let mine = global.state.drill_claims().is_ok_and(|claims| {

@@ -302,6 +302,24 @@ impl NodeCtx {
         caller: Option<&str>,
     ) -> Result<Applied, Route> {
         domain::check(&op).map_err(status::domain)?;
+        match self.commit(group, request_id, op, caller).await? {
+            crate::raft::Outcome::Incident(r) => r.map_err(|e| Route::Fail(status::domain(e))),
+            crate::raft::Outcome::Security(_) => Err(Route::Fail(Status::internal(
+                "a security command answered an incident proposal",
+            ))),
+        }
+    }
+
+    /// Stamps `op` with the HLC and commits it through `group`'s Raft on this node, waiting at
+    /// most the commit timeout; returns what apply answered. The one place commands meet
+    /// `client_write` for proposals made here (handlers and leader tasks alike).
+    pub async fn commit(
+        &self,
+        group: &Group,
+        request_id: &str,
+        op: Op,
+        caller: Option<&str>,
+    ) -> Result<crate::raft::Outcome, Route> {
         domain::validate::request_id(request_id).map_err(status::domain)?;
         let cmd = Command {
             request_id: request_id.to_owned(),
@@ -315,12 +333,7 @@ impl NodeCtx {
                 Status::unavailable("commit timed out (no quorum?); retry with the same request_id")
             })?;
         match written {
-            Ok(resp) => match resp.data {
-                crate::raft::Outcome::Incident(r) => r.map_err(|e| Route::Fail(status::domain(e))),
-                crate::raft::Outcome::Security(_) => Err(Route::Fail(Status::internal(
-                    "a security command answered an incident proposal",
-                ))),
-            },
+            Ok(resp) => Ok(resp.data),
             Err(e) => {
                 Err(self.route_raft_error(group, e.forward_to_leader().cloned(), &e.to_string()))
             }
