@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use icc_node::config::ClusterConfig;
-use icc_node::node::{NodeOptions, run};
+use icc_node::ClusterConfig;
+use icc_node::{NodeOptions, run};
 
 /// How logs are written.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -104,7 +104,7 @@ fn main() -> std::process::ExitCode {
         node_id: args.node_id,
         data_dir: args.data_dir,
         test_clock_offset_ms: args.test_only_clock_offset_ms,
-        tls: icc_node::security::tls::TlsFlags {
+        tls: icc_node::TlsFlags {
             ca: args.tls_ca,
             cert: args.tls_cert,
             key: args.tls_key,

@@ -10,16 +10,16 @@ use icc_proto::v1 as pb;
 use icc_proto::v1::audit_service_server::AuditService;
 use tonic::{Request, Response, Status};
 
-use super::{Group, NodeCtx, status};
+use crate::cluster::{Group, NodeCtx, status};
 
 /// tonic implementation of `icc.v1.AuditService`.
-pub struct AuditApi {
+pub(crate) struct AuditApi {
     ctx: Arc<NodeCtx>,
 }
 
 impl AuditApi {
     /// The service over the node's context.
-    pub fn new(ctx: Arc<NodeCtx>) -> Self {
+    pub(crate) fn new(ctx: Arc<NodeCtx>) -> Self {
         Self { ctx }
     }
 
@@ -80,7 +80,7 @@ impl AuditService for AuditApi {
         let msg = req.into_inner();
         let group = self.hosted(&msg.group)?;
         let entries = group
-            .state
+            .store
             .audit_entries(msg.from_seq.max(1))
             .map_err(status::storage)?;
         let stream = futures::stream::iter(entries.into_iter().map(Ok));
@@ -120,7 +120,7 @@ impl AuditService for AuditApi {
         req: Request<pb::VerifyAuditRequest>,
     ) -> Result<Response<pb::VerifyAuditResponse>, Status> {
         let group = self.hosted(&req.into_inner().group)?;
-        let entries = group.state.audit_entries(1).map_err(status::storage)?;
+        let entries = group.store.audit_entries(1).map_err(status::storage)?;
         let served_by = Some(self.ctx.served_by(&group, false));
         let what = format!("{} audit chain", group.name);
         let resp = verify_response(icc_proto::audit::verify(&entries), served_by, &what);

@@ -12,21 +12,21 @@ use openraft::errors::ForwardToLeader;
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 use tonic::{Request, Response, Status};
 
-use super::{Group, NodeCtx, convert};
-use crate::config::GLOBAL_GROUP;
+use crate::cluster::{Group, NodeCtx};
+use crate::domain::GLOBAL_GROUP;
 use crate::raft::{NodeInfo, TypeConfig};
 
 /// How long status waits for each member.
 const MEMBER_STATUS_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// tonic implementation of `icc.v1.ClusterService`.
-pub struct ClusterApi {
+pub(crate) struct ClusterApi {
     ctx: Arc<NodeCtx>,
 }
 
 impl ClusterApi {
     /// The service over the node's context.
-    pub fn new(ctx: Arc<NodeCtx>) -> Self {
+    pub(crate) fn new(ctx: Arc<NodeCtx>) -> Self {
         Self { ctx }
     }
 
@@ -55,7 +55,7 @@ impl ClusterApi {
             last_log_index: m.last_log_index.unwrap_or(0),
             committed_index: m.local_committed.map_or(0, |l| l.index()),
             applied_index: m.last_applied.map_or(0, |l| l.index()),
-            hlc: Some(convert::hlc(self.ctx.clock.now())),
+            hlc: Some(self.ctx.hlc()),
             reachable: true,
             error: String::new(),
             clock_skew_rejections: self.ctx.clock.rejections(),

@@ -1,32 +1,54 @@
-//! Authorization in front of the client services: each wrapper checks the one permission an
-//! RPC needs, on the region (or `global`) it touches, before the real handler runs. A new RPC
-//! added to a service fails to compile here until it says which permission it needs.
+//! Authorization in front of every service: each wrapper checks the one permission an RPC
+//! needs, on the region (or `global`) it touches, before the real handler runs; handlers never
+//! check. A new RPC added to a service fails to compile here until it says which permission it
+//! needs. (Node-internal services are also limited to node certificates by
+//! `crate::security::authn`; their wrapper says so again.)
 
 use std::sync::Arc;
 
 use icc_proto::v1 as pb;
 use icc_proto::v1::audit_service_server::AuditService;
 use icc_proto::v1::cluster_service_server::ClusterService;
+use icc_proto::v1::drill_service_server::DrillService;
 use icc_proto::v1::incident_service_server::IncidentService;
+use icc_proto::v1::policy_service_server::PolicyService;
+use icc_proto::v1::policy_sync_service_server::PolicySyncService;
+use icc_proto::v1::rbac_service_server::RbacService;
 use tonic::{Request, Response, Status};
 
-use super::identity::Principal;
-use super::model::Permission;
-use super::policy::PolicyHandle;
-use crate::config::GLOBAL_GROUP;
-use crate::services::{NodeCtx, group_of_incident};
+use crate::cluster::{NodeCtx, group_of_incident};
+use crate::domain::GLOBAL_GROUP;
+use crate::domain::rbac::{Permission, Principal};
 
 /// A service `S` behind permission checks.
-pub struct Guarded<S> {
+pub(crate) struct Guarded<S> {
     inner: S,
     ctx: Arc<NodeCtx>,
-    policy: PolicyHandle,
 }
 
 impl<S> Guarded<S> {
-    /// Wraps `inner`; decisions use `policy` and the node's region for requests that name none.
-    pub fn new(inner: S, ctx: Arc<NodeCtx>, policy: PolicyHandle) -> Self {
-        Self { inner, ctx, policy }
+    /// Wraps `inner`; decisions use the node's copy of the policy state (`ctx.policy`) and the
+    /// node's region for requests that name none.
+    pub(crate) fn new(inner: S, ctx: Arc<NodeCtx>) -> Self {
+        Self { inner, ctx }
+    }
+
+    /// Allows only nodes of this cluster (or everyone on a plaintext node).
+    fn nodes_only<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        match req.extensions().get::<Principal>() {
+            Some(Principal::Node(_) | Principal::Unchecked) => Ok(()),
+            _ => Err(Status::permission_denied(
+                "permission denied: node-internal service",
+            )),
+        }
+    }
+
+    /// Allows any authenticated caller (the handler answers for the caller alone).
+    fn authenticated<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        req.extensions()
+            .get::<Principal>()
+            .map(|_| ())
+            .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
     }
 
     /// Allows the request's caller `perm` on `scope` ("" means this node's region).
@@ -40,7 +62,7 @@ impl<S> Guarded<S> {
         } else {
             scope
         };
-        let decision = self.policy.get().check(who, perm, scope);
+        let decision = self.ctx.policy.get().check(who, perm, scope);
         if let Err(denied) = &decision {
             tracing::info!(caller = %who.name(), %perm, %scope, "denied: {}", denied.message());
         }
@@ -224,5 +246,108 @@ impl<S: ClusterService> ClusterService for Guarded<S> {
     ) -> Resp<pb::MembershipResponse> {
         self.allow(&req, Permission::ClusterAdmin, "")?;
         self.inner.transfer_leader(req).await
+    }
+}
+
+#[tonic::async_trait]
+impl<S: RbacService> RbacService for Guarded<S> {
+    async fn bind(&self, req: Request<pb::BindRequest>) -> Resp<pb::RbacChangeResponse> {
+        self.allow(&req, Permission::RbacAdmin, GLOBAL_GROUP)?;
+        self.inner.bind(req).await
+    }
+
+    async fn unbind(&self, req: Request<pb::UnbindRequest>) -> Resp<pb::RbacChangeResponse> {
+        self.allow(&req, Permission::RbacAdmin, GLOBAL_GROUP)?;
+        self.inner.unbind(req).await
+    }
+
+    async fn list_bindings(
+        &self,
+        req: Request<pb::ListBindingsRequest>,
+    ) -> Resp<pb::ListBindingsResponse> {
+        self.allow(&req, Permission::RbacAdmin, GLOBAL_GROUP)?;
+        self.inner.list_bindings(req).await
+    }
+
+    async fn create_token(
+        &self,
+        req: Request<pb::CreateTokenRequest>,
+    ) -> Resp<pb::CreateTokenResponse> {
+        self.allow(&req, Permission::RbacAdmin, GLOBAL_GROUP)?;
+        self.inner.create_token(req).await
+    }
+
+    async fn revoke_token(
+        &self,
+        req: Request<pb::RevokeTokenRequest>,
+    ) -> Resp<pb::RbacChangeResponse> {
+        self.allow(&req, Permission::RbacAdmin, GLOBAL_GROUP)?;
+        self.inner.revoke_token(req).await
+    }
+
+    async fn list_tokens(
+        &self,
+        req: Request<pb::ListTokensRequest>,
+    ) -> Resp<pb::ListTokensResponse> {
+        self.allow(&req, Permission::RbacAdmin, GLOBAL_GROUP)?;
+        self.inner.list_tokens(req).await
+    }
+
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Resp<pb::WhoAmIResponse> {
+        self.authenticated(&req)?;
+        self.inner.who_am_i(req).await
+    }
+}
+
+#[tonic::async_trait]
+impl<S: PolicyService> PolicyService for Guarded<S> {
+    async fn get(
+        &self,
+        req: Request<pb::GetSeverityPolicyRequest>,
+    ) -> Resp<pb::SeverityPolicyVersion> {
+        self.allow(&req, Permission::ClusterRead, "")?;
+        self.inner.get(req).await
+    }
+
+    async fn apply(
+        &self,
+        req: Request<pb::ApplySeverityPolicyRequest>,
+    ) -> Resp<pb::SeverityPolicyVersion> {
+        self.allow(&req, Permission::PolicyApply, GLOBAL_GROUP)?;
+        self.inner.apply(req).await
+    }
+
+    async fn history(
+        &self,
+        req: Request<pb::SeverityPolicyHistoryRequest>,
+    ) -> Resp<pb::SeverityPolicyHistoryResponse> {
+        self.allow(&req, Permission::ClusterRead, "")?;
+        self.inner.history(req).await
+    }
+}
+
+#[tonic::async_trait]
+impl<S: DrillService> DrillService for Guarded<S> {
+    async fn crash(&self, req: Request<pb::CrashRequest>) -> Resp<pb::CrashResponse> {
+        self.allow(&req, Permission::ClusterAdmin, "")?;
+        self.inner.crash(req).await
+    }
+
+    async fn record(&self, req: Request<pb::RecordDrillRequest>) -> Resp<pb::RecordDrillResponse> {
+        self.allow(&req, Permission::ClusterAdmin, GLOBAL_GROUP)?;
+        self.inner.record(req).await
+    }
+
+    async fn list(&self, req: Request<pb::ListDrillsRequest>) -> Resp<pb::ListDrillsResponse> {
+        self.allow(&req, Permission::ClusterRead, "")?;
+        self.inner.list(req).await
+    }
+}
+
+#[tonic::async_trait]
+impl<S: PolicySyncService> PolicySyncService for Guarded<S> {
+    async fn get_policy(&self, req: Request<pb::GetPolicyRequest>) -> Resp<pb::PolicySnapshot> {
+        self.nodes_only(&req)?;
+        self.inner.get_policy(req).await
     }
 }

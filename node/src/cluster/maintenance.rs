@@ -25,9 +25,9 @@ use rocksdb::{
     BottommostLevelCompaction, CompactOptions, DB, Direction, IteratorMode, ReadOptions,
 };
 
-use crate::raft::db::{cf, io_err};
-use crate::raft::keys::{ALL_CFS, CF_LOGS, CF_SM, CF_SNAP, GroupKeys};
-use crate::services::{Group, until_stopping};
+use super::{Group, until_stopping};
+use crate::store::db::{cf, io_err};
+use crate::store::keys::{ALL_CFS, CF_LOGS, CF_SM, CF_SNAP, GroupKeys};
 
 /// Quiet time after the last purge before maintenance runs, so a burst costs one run.
 const DEBOUNCE: Duration = Duration::from_secs(1);
@@ -36,7 +36,11 @@ const DEBOUNCE: Duration = Duration::from_secs(1);
 const RAFT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// Runs until the node stops: one maintenance pass after each burst of purges in `group`.
-pub async fn run(group: Arc<Group>, db: Arc<DB>, stopping: tokio::sync::watch::Receiver<bool>) {
+pub(crate) async fn run(
+    group: Arc<Group>,
+    db: Arc<DB>,
+    stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let stop = until_stopping(stopping);
     tokio::pin!(stop);
     loop {

@@ -5,7 +5,7 @@ use tonic::Status;
 use crate::domain::DomainError;
 
 /// A domain rejection: the message names the field and the rule.
-pub fn domain(e: DomainError) -> Status {
+pub(crate) fn domain(e: DomainError) -> Status {
     match &e {
         DomainError::Invalid { .. } => Status::invalid_argument(e.to_string()),
         DomainError::Precondition { .. } => Status::failed_precondition(e.to_string()),
@@ -16,7 +16,7 @@ pub fn domain(e: DomainError) -> Status {
 }
 
 /// A storage failure while reading.
-pub fn storage(e: std::io::Error) -> Status {
+pub(crate) fn storage(e: std::io::Error) -> Status {
     tracing::error!("storage error: {e}");
     Status::internal(format!("storage error: {e}"))
 }

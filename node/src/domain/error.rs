@@ -51,6 +51,15 @@ impl DomainError {
         }
     }
 
+    /// A validation failure reported by a checker shared with other crates as one
+    /// "<field>: <rule>" message (`default_field` when the message names no field).
+    pub fn invalid_message(message: &str, default_field: &str) -> Self {
+        match message.split_once(": ") {
+            Some((field, rule)) => Self::invalid(field, rule),
+            None => Self::invalid(default_field, message),
+        }
+    }
+
     /// Shorthand for a state-dependent refusal.
     pub fn precondition(field: &str, rule: impl Into<String>) -> Self {
         Self::Precondition {

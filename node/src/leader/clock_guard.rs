@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use openraft::type_config::async_runtime::watch::WatchReceiver;
 
-use crate::services::NodeCtx;
+use crate::cluster::NodeCtx;
 
 /// How often the guard looks.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs until the node stops.
-pub async fn run(ctx: Arc<NodeCtx>) {
+pub(crate) async fn run(ctx: Arc<NodeCtx>) {
     super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx)).await;
 }
 

@@ -1,9 +1,9 @@
 //! Leader work: scheduled, unannounced failover drills (`[[drills.schedule]]`).
 //!
 //! On the global group's leader, every second: for each schedule, the latest slot whose hidden
-//! time has come ([`crate::drill_schedule::due_slot`]) is claimed through Raft
-//! (`SecurityOp::ClaimDrillSlot`, request id `drill-slot/<name>/<k>`; the first claim wins),
-//! and the drill runs only in the process whose claim was stored. The drill itself is
+//! time has come ([`crate::domain::drill::schedule::due_slot`]) is claimed through Raft
+//! (`DrillOp::ClaimSlot`, request id `drill-slot/<name>/<k>`; the first claim wins, and the
+//! commit answers with it), and the drill runs only in the process whose claim was stored. The drill itself is
 //! `icc_client::drill::failover`, called in-process as this node (its node certificate: nodes
 //! pass every permission check), and records itself with the schedule and slot, `who` being
 //! `scheduler (node <id>)`. A claim never followed by a record shows in `icc drill report` as
@@ -21,11 +21,11 @@ use std::time::Duration;
 use icc_client::drill::{DrillMode, DrillOptions};
 use icc_client::{Client, ClientConfig, ClientTls};
 
-use crate::config::{DrillScheduleEntry, GLOBAL_GROUP};
-use crate::domain::Op;
-use crate::drill_schedule::{SlotClaim, due_slot, slot_key, slot_time};
-use crate::security::model::SecurityOp;
-use crate::services::{Group, NodeCtx, Route};
+use crate::cluster::config::DrillScheduleEntry;
+use crate::cluster::{Group, NodeCtx, Route};
+use crate::domain::GLOBAL_GROUP;
+use crate::domain::drill::schedule::{due_slot, slot_key, slot_time};
+use crate::domain::drill::{DrillOp, DrillReply, SlotClaim};
 
 /// How often the leader looks for a due slot.
 const CHECK_EVERY: Duration = Duration::from_secs(1);
@@ -33,7 +33,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(1);
 const MAX_LATE_NS: u64 = 600 * 1_000_000_000;
 
 /// Runs until the node stops (returns at once without schedules or global group).
-pub async fn run(ctx: Arc<NodeCtx>, tls: Option<ClientTls>) {
+pub(crate) async fn run(ctx: Arc<NodeCtx>, tls: Option<ClientTls>) {
     if ctx.topology.drills.schedule.is_empty() {
         return;
     }
@@ -57,8 +57,8 @@ pub async fn run(ctx: Arc<NodeCtx>, tls: Option<ClientTls>) {
         client,
         started: std::sync::Mutex::new(BTreeSet::new()),
     };
-    super::every(ctx.stopping.clone(), CHECK_EVERY, || {
-        runner.step(&ctx, &global)
+    super::while_leading(&ctx, &global, CHECK_EVERY, |now| {
+        runner.step(&ctx, &global, now)
     })
     .await;
 }
@@ -76,21 +76,17 @@ struct Runner {
 }
 
 impl Runner {
-    async fn step(&self, ctx: &NodeCtx, global: &Group) {
-        if !super::leads(ctx, global) {
-            return;
-        }
+    async fn step(&self, ctx: &NodeCtx, global: &Group, now: u64) {
         for s in &ctx.topology.drills.schedule {
-            self.slot(ctx, global, s).await;
+            self.slot(ctx, global, s, now).await;
         }
     }
 
     /// Claims and runs the due slot of `s`, if there is one nobody claimed.
-    async fn slot(&self, ctx: &NodeCtx, global: &Group, s: &DrillScheduleEntry) {
+    async fn slot(&self, ctx: &NodeCtx, global: &Group, s: &DrillScheduleEntry, now: u64) {
         let Ok(period) = ctx.topology.drills.schedule_period(s) else {
             return;
         };
-        let now = super::wall_ns();
         let Some(k) = due_slot(&self.secret, &s.name, period, now) else {
             return;
         };
@@ -99,7 +95,7 @@ impl Runner {
         if late > period.min(MAX_LATE_NS) || self.seen(&slot) {
             return;
         }
-        match global.state.drill_claims() {
+        match global.store.drill_claims() {
             Ok(claims) if claims.iter().any(|c| c.slot == slot) => {
                 self.mark(&slot);
                 return;
@@ -122,22 +118,25 @@ impl Runner {
             at: Default::default(),
         };
         let by = claim.who();
-        let op = Op::Security(SecurityOp::ClaimDrillSlot { claim, by });
-        if let Err(e) = ctx.commit(global, &slot, op, None).await {
-            let why = match e {
-                Route::Fail(s) => s.message().to_owned(),
-                Route::Leader(_) => "this node no longer leads the global group".to_owned(),
-            };
-            tracing::warn!(%slot, "drill scheduler: claim not committed: {why}");
-            return;
-        }
+        let op = DrillOp::ClaimSlot { claim, by };
+        let stored = match ctx.commit(global, &slot, op, None).await {
+            Ok(DrillReply::Claimed(stored)) => stored,
+            Ok(DrillReply::Recorded(_)) => {
+                tracing::warn!(%slot, "drill scheduler: the slot's request id names a record");
+                return;
+            }
+            Err(e) => {
+                let why = match e {
+                    Route::Fail(s) => s.message().to_owned(),
+                    Route::Leader(_) => "this node no longer leads the global group".to_owned(),
+                };
+                tracing::warn!(%slot, "drill scheduler: claim not committed: {why}");
+                return;
+            }
+        };
         self.mark(&slot);
-        let mine = global.state.drill_claims().is_ok_and(|claims| {
-            claims
-                .iter()
-                .any(|c| c.slot == slot && c.claimant == ctx.id && c.run == self.run)
-        });
-        if !mine {
+        // The first claim of the slot wins; only its process runs the drill.
+        if stored.claimant != ctx.id || stored.run != self.run {
             return;
         }
         let opts = DrillOptions {
@@ -159,11 +158,8 @@ impl Runner {
         if s.mode != "kill" {
             return DrillMode::Transfer;
         }
-        let leads_region = ctx.region == s.region
-            && ctx
-                .groups
-                .get(&s.region)
-                .is_some_and(|g| super::leads(ctx, g));
+        let leads_region =
+            ctx.region == s.region && ctx.groups.get(&s.region).is_some_and(|g| g.led_by(ctx.id));
         if leads_region {
             tracing::info!(schedule = %s.name, "drill scheduler: this node leads the region; transfer instead of kill");
             DrillMode::Transfer

@@ -17,26 +17,24 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{Clock, ClockBreach, Escalate, Incident, Op, Standup, Status, tier_name};
-use crate::services::{Group, NodeCtx, Route};
+use crate::cluster::{Group, NodeCtx, Route};
+use crate::domain::incident::{
+    Clock, ClockBreach, Escalate, Incident, IncidentOp, Standup, Status, tier_name,
+};
 
 /// How often the leader checks deadlines.
 const CHECK_EVERY: Duration = Duration::from_millis(200);
 
 /// Runs until the node stops.
-pub async fn run(ctx: Arc<NodeCtx>) {
+pub(crate) async fn run(ctx: Arc<NodeCtx>) {
     let Ok(group) = ctx.home() else { return };
-    super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx, &group)).await;
+    super::while_leading(&ctx, &group, CHECK_EVERY, |now| step(&ctx, &group, now)).await;
 }
 
 /// One check: propose the next step for every open incident whose due tier is higher. The
 /// state machine's due index names the candidates, so a check costs what is due, not what exists.
-async fn step(ctx: &NodeCtx, group: &Group) {
-    if !super::leads(ctx, group) {
-        return;
-    }
-    let now = super::wall_ns();
-    let incidents = match group.state.due_for_escalation(now) {
+async fn step(ctx: &NodeCtx, group: &Group, now: u64) {
+    let incidents = match group.store.due_for_escalation(now) {
         Ok(due) => due,
         Err(e) => {
             tracing::error!("escalator: cannot read incidents: {e}");
@@ -61,7 +59,7 @@ async fn step(ctx: &NodeCtx, group: &Group) {
             3 => "not mitigated",
             _ => "not resolved",
         };
-        let op = Op::Escalate(Escalate {
+        let op = IncidentOp::Escalate(Escalate {
             id: inc.id.clone(),
             tier,
             reason: format!(
@@ -71,14 +69,8 @@ async fn step(ctx: &NodeCtx, group: &Group) {
             ),
             channels: ctx.topology.channels(),
         });
-        match ctx
-            .propose(
-                group,
-                &format!("{}/escalate/{tier}/v{}", inc.id, inc.version),
-                op,
-            )
-            .await
-        {
+        let rid = format!("{}/escalate/{tier}/v{}", inc.id, inc.version);
+        match ctx.commit(group, &rid, op, None).await {
             Ok(_) => tracing::info!(incident = %inc.id, tier, "escalated"),
             Err(Route::Leader(_)) => break,
             Err(Route::Fail(s)) => {
@@ -98,13 +90,13 @@ async fn record_breaches(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64)
         if due >= now {
             continue;
         }
-        let op = Op::ClockBreach(ClockBreach {
+        let op = IncidentOp::ClockBreach(ClockBreach {
             id: inc.id.clone(),
             clock,
             due,
         });
         let rid = format!("{}/breach/{}/{due}/v{}", inc.id, clock.name(), inc.version);
-        match ctx.propose(group, &rid, op).await {
+        match ctx.commit(group, &rid, op, None).await {
             Ok(_) => tracing::info!(incident = %inc.id, clock = clock.name(), "clock breached"),
             Err(Route::Leader(_)) => return false,
             Err(Route::Fail(s)) => {
@@ -125,20 +117,14 @@ async fn hold_standup(ctx: &NodeCtx, group: &Group, inc: &Incident, now: u64) ->
         return true;
     }
     let n = inc.deadlines.standups + 1;
-    let op = Op::Standup(Standup {
+    let op = IncidentOp::Standup(Standup {
         id: inc.id.clone(),
         n,
         due,
         channels: ctx.topology.channels(),
     });
-    match ctx
-        .propose(
-            group,
-            &format!("{}/standup/{n}/v{}", inc.id, inc.version),
-            op,
-        )
-        .await
-    {
+    let rid = format!("{}/standup/{n}/v{}", inc.id, inc.version);
+    match ctx.commit(group, &rid, op, None).await {
         Ok(_) => tracing::info!(incident = %inc.id, n, "standup"),
         Err(Route::Leader(_)) => return false,
         Err(Route::Fail(s)) => {

@@ -19,8 +19,9 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
-use crate::domain::{DeliveryState, Incident, Notification, Op, RecordDelivery};
-use crate::services::{Group, NodeCtx, Route, until_stopping};
+use crate::cluster::{Group, NodeCtx, Route};
+use crate::domain::incident::notify;
+use crate::domain::incident::{DeliveryState, Incident, IncidentOp, Notification, RecordDelivery};
 
 /// How often the leader looks for pending notifications.
 const CHECK_EVERY: Duration = Duration::from_millis(100);
@@ -50,20 +51,16 @@ struct Tracker {
 }
 
 /// Runs until the node stops.
-pub async fn run(ctx: Arc<NodeCtx>) {
+pub(crate) async fn run(ctx: Arc<NodeCtx>) {
     let Ok(group) = ctx.home() else { return };
     let http: Http = Client::builder(TokioExecutor::new()).build_http();
     let tracker = Arc::new(Mutex::new(Tracker::default()));
     let give_up = Duration::from_secs(ctx.topology.notify_give_up_s);
-    let stop = until_stopping(ctx.stopping.clone());
-    tokio::pin!(stop);
-    let mut tick = tokio::time::interval(CHECK_EVERY);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => step(&ctx, &group, &http, &tracker, give_up),
-            _ = &mut stop => return,
-        }
-    }
+    super::while_leading(&ctx, &group, CHECK_EVERY, |_| {
+        step(&ctx, &group, &http, &tracker, give_up);
+        std::future::ready(())
+    })
+    .await;
 }
 
 fn lock(t: &Mutex<Tracker>) -> std::sync::MutexGuard<'_, Tracker> {
@@ -78,12 +75,9 @@ fn step(
     tracker: &Arc<Mutex<Tracker>>,
     give_up: Duration,
 ) {
-    if !super::leads(ctx, group) {
-        return;
-    }
     // The outbox index names the incidents with something pending: a check costs what is
     // pending, not every incident ever declared.
-    let incidents = match group.state.with_pending_notifications() {
+    let incidents = match group.store.with_pending_notifications() {
         Ok(pending) => pending,
         Err(e) => {
             tracing::error!("outbox: cannot read incidents: {e}");
@@ -152,14 +146,14 @@ async fn deliver(
         }
     };
     if let Some((delivered, detail)) = settle {
-        let op = Op::RecordDelivery(RecordDelivery {
+        let op = IncidentOp::RecordDelivery(RecordDelivery {
             id: inc.id.clone(),
             seq: n.seq,
             delivered,
             detail,
         });
         let request_id = format!("{}/deliver/{}", inc.id, n.seq);
-        match ctx.propose(&group, &request_id, op).await {
+        match ctx.commit(&group, &request_id, op, None).await {
             Ok(_) => {
                 lock(&tracker).retries.remove(&key);
                 tracing::info!(key, delivered, "notification settled");
@@ -173,7 +167,7 @@ async fn deliver(
 
 /// POSTs the rendered notification with its idempotency key; Ok on a 2xx answer.
 async fn post(http: &Http, inc: &Incident, n: &Notification, key: &str) -> Result<(), String> {
-    let rendered = crate::notify::render(inc, n)?;
+    let rendered = notify::render(inc, n)?;
     let req = hyper::Request::post(n.channel.url.as_str())
         .header("content-type", rendered.content_type)
         .header("idempotency-key", key)

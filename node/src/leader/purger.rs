@@ -12,25 +12,21 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::domain::{Op, Purge};
-use crate::services::{Group, NodeCtx, Route};
+use crate::cluster::{Group, NodeCtx, Route};
+use crate::domain::incident::{IncidentOp, Purge};
 
 /// How often the leader looks for expired incidents.
 const CHECK_EVERY: Duration = Duration::from_millis(500);
 
 /// Runs until the node stops.
-pub async fn run(ctx: Arc<NodeCtx>) {
+pub(crate) async fn run(ctx: Arc<NodeCtx>) {
     let Ok(group) = ctx.home() else { return };
-    super::every(ctx.stopping.clone(), CHECK_EVERY, || step(&ctx, &group)).await;
+    super::while_leading(&ctx, &group, CHECK_EVERY, |now| step(&ctx, &group, now)).await;
 }
 
 /// One check: propose a purge for every incident whose retention ended.
-async fn step(ctx: &NodeCtx, group: &Group) {
-    if !super::leads(ctx, group) {
-        return;
-    }
-    let now = super::wall_ns();
-    let due = match group.state.due_for_purge(now) {
+async fn step(ctx: &NodeCtx, group: &Group, now: u64) {
+    let due = match group.store.due_for_purge(now) {
         Ok(due) => due,
         Err(e) => {
             tracing::error!("purger: cannot read the purge index: {e}");
@@ -45,11 +41,11 @@ async fn step(ctx: &NodeCtx, group: &Group) {
             continue;
         }
         let request_id = format!("{}/purge/v{}", inc.id, inc.version);
-        let op = Op::Purge(Purge {
+        let op = IncidentOp::Purge(Purge {
             id: inc.id.clone(),
             rule: rule.clone(),
         });
-        match ctx.propose(group, &request_id, op).await {
+        match ctx.commit(group, &request_id, op, None).await {
             Ok(_) => tracing::info!(incident = %inc.id, rule = %rule.name, "purged"),
             Err(Route::Leader(_)) => break,
             Err(Route::Fail(s)) => {

@@ -12,8 +12,10 @@ use std::time::Duration;
 use icc_proto::v1 as pb;
 use tonic::Request;
 
-use crate::domain::{GLOBAL_PREFIX, Incident, LinkChild, Op};
-use crate::services::{Group, NodeCtx, Route, convert};
+use crate::api::convert;
+use crate::cluster::{Group, NodeCtx, Route};
+use crate::domain::GLOBAL_GROUP;
+use crate::domain::incident::{Incident, IncidentOp, LinkChild};
 
 /// How often the leader looks for unfinished sagas.
 const SCAN_EVERY: Duration = Duration::from_millis(200);
@@ -21,19 +23,16 @@ const SCAN_EVERY: Duration = Duration::from_millis(200);
 const DECLARE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Runs until the node stops; does work only while this node leads the global group.
-pub async fn run(ctx: Arc<NodeCtx>) {
-    let Some(global) = ctx.groups.get(GLOBAL_PREFIX).cloned() else {
+pub(crate) async fn run(ctx: Arc<NodeCtx>) {
+    let Some(global) = ctx.groups.get(GLOBAL_GROUP).cloned() else {
         return;
     };
-    super::every(ctx.stopping.clone(), SCAN_EVERY, || step(&ctx, &global)).await;
+    super::while_leading(&ctx, &global, SCAN_EVERY, |_| step(&ctx, &global)).await;
 }
 
-/// One scan: open every missing child while this node leads the global group.
+/// One scan: open every missing child.
 async fn step(ctx: &NodeCtx, global: &Group) {
-    if !super::leads(ctx, global) {
-        return;
-    }
-    let pending: Vec<Incident> = match global.state.incidents() {
+    let pending: Vec<Incident> = match global.store.incidents() {
         Ok(all) => all
             .into_iter()
             .filter(|i| i.children.iter().any(|c| c.incident_id.is_none()))
@@ -76,12 +75,15 @@ async fn open_child(
         exposure: String::new(),
     };
     let child_id = declare_in_region(ctx, region, req).await?;
-    let op = Op::LinkChild(LinkChild {
+    let op = IncidentOp::LinkChild(LinkChild {
         id: incident.id.clone(),
         region: region.to_owned(),
         child_id: child_id.clone(),
     });
-    match ctx.propose(global, &format!("{request_id}/link"), op).await {
+    match ctx
+        .commit(global, &format!("{request_id}/link"), op, None)
+        .await
+    {
         Ok(_) => {
             tracing::info!(global = %incident.id, %region, child = %child_id, "saga: child linked");
             Ok(())

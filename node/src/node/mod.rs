@@ -1,5 +1,6 @@
-//! Wiring and lifecycle of one node: open storage, start the Raft group, serve gRPC, initialise
-//! the group on first start, shut down cleanly.
+//! Wiring and lifecycle of one node: open storage, start its Raft groups, start the leader
+//! tasks and the HTTP server, serve gRPC (every service behind authentication and
+//! `Guarded` authorization), initialise the groups on first start, shut down cleanly.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -19,27 +20,34 @@ use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::TcpListenerStream;
 
-use crate::config::{ClusterConfig, GLOBAL_GROUP, GlobalRole};
-use crate::hlc::NodeClock;
-use crate::peers::Peers;
-use crate::raft::keys::GroupKeys;
-use crate::raft::log_store::{LogStore, WalSyncer};
-use crate::raft::network::NetworkFactory;
-use crate::raft::service::{GroupRegistry, RaftApi};
-use crate::raft::state_machine::{GroupState, StateMachine};
-use crate::raft::{NodeInfo, Raft, db};
-use crate::security::authn::{Audience, Authenticate};
-use crate::security::guard::Guarded;
-use crate::security::policy::PolicyHandle;
-use crate::security::rbac_service::{PolicySyncApi, RbacApi};
-use crate::security::tls::{TlsFlags, Transport};
-use crate::services::audit::AuditApi;
-use crate::services::cluster::ClusterApi;
-use crate::services::incidents::IncidentApi;
-use crate::services::{Group, HlcGate, NodeCtx};
+use icc_proto::v1::drill_service_server::DrillServiceServer;
 use icc_proto::v1::policy_service_server::PolicyServiceServer;
 use icc_proto::v1::policy_sync_service_server::PolicySyncServiceServer;
 use icc_proto::v1::rbac_service_server::RbacServiceServer;
+
+use crate::api::audit::AuditApi;
+use crate::api::cluster::ClusterApi;
+use crate::api::drill::DrillApi;
+use crate::api::guard::Guarded;
+use crate::api::incidents::IncidentApi;
+use crate::api::policy::PolicyApi;
+use crate::api::policy_sync::{self, PolicySyncApi};
+use crate::api::rbac::RbacApi;
+use crate::cluster::config::{ClusterConfig, GLOBAL_GROUP, GlobalRole};
+use crate::cluster::policy::PolicyHandle;
+use crate::cluster::{Group, NodeCtx, maintenance, until_stopping};
+use crate::raft::hlc::NodeClock;
+use crate::raft::log_store::{LogStore, WalSyncer};
+use crate::raft::network::NetworkFactory;
+use crate::raft::peers::Peers;
+use crate::raft::service::{GroupRegistry, RaftApi};
+use crate::raft::state_machine::StateMachine;
+use crate::raft::{NodeInfo, Raft};
+use crate::security::authn::{Audience, Authenticate, HlcGate};
+use crate::security::tls::{TlsFlags, Transport};
+use crate::store::access_log::AccessLog;
+use crate::store::keys::GroupKeys;
+use crate::store::{GroupStore, db};
 
 /// Everything needed to start a node.
 pub struct NodeOptions {
@@ -128,16 +136,11 @@ pub async fn run(
         peers,
         groups,
         stopping: stop_rx.clone(),
-        access: crate::access_log::AccessLog::open(db.clone(), opts.node_id)
-            .context("opening the access log")?,
+        access: AccessLog::open(db.clone(), opts.node_id).context("opening the access log")?,
         policy: policy.clone(),
     });
     for group in ctx.groups.values() {
-        tokio::spawn(crate::maintenance::run(
-            group.clone(),
-            db.clone(),
-            stop_rx.clone(),
-        ));
+        tokio::spawn(maintenance::run(group.clone(), db.clone(), stop_rx.clone()));
         tokio::spawn(mark_recovered(group.clone()));
         let members = topology.initial_voters(&group.name);
         if members.iter().map(|n| n.id).min() == Some(opts.node_id) {
@@ -165,15 +168,12 @@ pub async fn run(
         ctx.clone(),
         transport.as_client(),
     ));
-    tokio::spawn(crate::security::rbac_service::refresh(
-        ctx.clone(),
-        policy.clone(),
-    ));
+    tokio::spawn(policy_sync::refresh(ctx.clone(), policy.clone()));
     tokio::spawn(crate::leader::outbox::run(ctx.clone()));
     if let Some(addr) = opts.status_addr.as_ref().or(me.status_addr.as_ref()) {
-        let listener = crate::status_page::bind(addr).await?;
+        let listener = crate::http::status_page::bind(addr).await?;
         tracing::info!(%addr, "status page on http://{addr}/");
-        tokio::spawn(crate::status_page::serve(ctx.clone(), listener));
+        tokio::spawn(crate::http::status_page::serve(ctx.clone(), listener));
     }
 
     let listener = TcpListener::bind(&me.addr)
@@ -214,33 +214,31 @@ pub async fn run(
         // stream included. Still bounded, against rapid-reset floods.
         .http2_max_pending_accept_reset_streams(Some(MAX_PENDING_RESETS))
         .add_service(IncidentServiceServer::with_interceptor(
-            Guarded::new(IncidentApi::new(ctx.clone()), ctx.clone(), policy.clone()),
+            Guarded::new(IncidentApi::new(ctx.clone()), ctx.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(AuditServiceServer::with_interceptor(
-            Guarded::new(AuditApi::new(ctx.clone()), ctx.clone(), policy.clone()),
+            Guarded::new(AuditApi::new(ctx.clone()), ctx.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(ClusterServiceServer::with_interceptor(
-            Guarded::new(ClusterApi::new(ctx.clone()), ctx.clone(), policy.clone()),
+            Guarded::new(ClusterApi::new(ctx.clone()), ctx.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(RbacServiceServer::with_interceptor(
-            RbacApi::new(ctx.clone(), policy.clone()),
+            Guarded::new(RbacApi::new(ctx.clone()), ctx.clone()),
             auth(Audience::Anyone),
         ))
         .add_service(PolicyServiceServer::with_interceptor(
-            crate::severity::service::PolicyApi::new(ctx.clone()),
+            Guarded::new(PolicyApi::new(ctx.clone()), ctx.clone()),
             auth(Audience::Anyone),
         ))
-        .add_service(
-            icc_proto::v1::drill_service_server::DrillServiceServer::with_interceptor(
-                crate::drill::DrillApi::new(ctx.clone()),
-                auth(Audience::Anyone),
-            ),
-        )
+        .add_service(DrillServiceServer::with_interceptor(
+            Guarded::new(DrillApi::new(ctx.clone()), ctx.clone()),
+            auth(Audience::Anyone),
+        ))
         .add_service(PolicySyncServiceServer::with_interceptor(
-            PolicySyncApi::new(ctx.clone()),
+            Guarded::new(PolicySyncApi::new(ctx.clone()), ctx.clone()),
             auth(Audience::NodesOnly),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
@@ -254,7 +252,7 @@ pub async fn run(
     tokio::select! {
         r = server => r.context("gRPC server")?,
         _ = async {
-            crate::services::until_stopping(stop_rx).await;
+            until_stopping(stop_rx).await;
             tokio::time::sleep(DRAIN_TIMEOUT).await;
         } => tracing::warn!("connections still open {DRAIN_TIMEOUT:?} after the shutdown signal; closing them"),
     }
@@ -325,8 +323,8 @@ async fn start_group(
     .validate()
     .with_context(|| format!("raft config of group {name}"))?;
     // Before Raft starts applying: the indexes must be complete when apply first updates them.
-    let state = GroupState::new(db.clone(), keys.clone());
-    state
+    let store = GroupStore::new(db.clone(), keys);
+    store
         .ensure_work_indexes()
         .with_context(|| format!("indexing the leader's work in group {name}"))?;
     let raft = Raft::new(
@@ -336,15 +334,15 @@ async fn start_group(
             let (topology, here) = (Arc::new(topology.clone()), node_region.to_owned());
             Arc::new(move |region: &str| topology.latency(&here, region))
         }),
-        LogStore::new(db.clone(), keys.clone(), syncer.clone()),
-        StateMachine::new(db.clone(), keys, changes.clone(), purged.clone()),
+        LogStore::new(db.clone(), GroupKeys::new(name), syncer.clone()),
+        StateMachine::new(store.clone(), changes.clone(), purged.clone()),
     )
     .await
     .with_context(|| format!("starting raft group {name}"))?;
     Ok(Group {
         name: name.to_owned(),
         raft,
-        state,
+        store,
         changes,
         purged,
         recovered: AtomicBool::new(false),

@@ -126,11 +126,6 @@ impl NodeClock {
     pub fn rejections(&self) -> u64 {
         self.rejections.load(Ordering::Relaxed)
     }
-
-    /// The node the clock belongs to.
-    pub fn node_id(&self) -> u64 {
-        self.node_id
-    }
 }
 
 fn to_stamp(ts: Timestamp<WallNST>, node_id: u64) -> Stamp {

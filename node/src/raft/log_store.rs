@@ -16,14 +16,15 @@ use openraft::entry::RaftEntry;
 use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use rocksdb::{DB, Direction, IteratorMode, WriteBatch, WriteOptions};
 
-use super::codec::{decode, encode};
-use super::db::{cf, io_err};
-use super::keys::{CF_LOGS, CF_META, GroupKeys};
 use super::{Entry, LogId, TypeConfig, Vote};
+use crate::store::codec::{decode, encode};
+use crate::store::db::{cf, io_err};
+use crate::store::failpoints;
+use crate::store::keys::{CF_LOGS, CF_META, GroupKeys};
 
 /// One background thread per RocksDB that syncs the WAL for many waiting appends at once.
 #[derive(Clone)]
-pub struct WalSyncer {
+pub(crate) struct WalSyncer {
     tx: mpsc::Sender<SyncRequest>,
     thread: Arc<Mutex<Option<std::thread::JoinHandle<()>>>>,
 }
@@ -38,7 +39,7 @@ enum SyncRequest {
 impl WalSyncer {
     /// Starts the sync thread for `db`. The thread holds only a weak handle, so the database is
     /// always closed by its owners (never by this thread while the process exits).
-    pub fn start(db: Arc<DB>) -> io::Result<Self> {
+    pub(crate) fn start(db: Arc<DB>) -> io::Result<Self> {
         let db = Arc::downgrade(&db);
         let (tx, rx) = mpsc::channel::<SyncRequest>();
         let thread = std::thread::Builder::new()
@@ -53,12 +54,11 @@ impl WalSyncer {
                             SyncRequest::Stop => stop = true,
                         }
                     }
-                    let result = match (crate::failpoints::before_wal_sync(), db.upgrade()) {
+                    let result = match (failpoints::before_wal_sync(), db.upgrade()) {
                         (Err(e), _) => Err(e),
                         (Ok(()), Some(db)) => db.flush_wal(true).map_err(io_err),
                         (Ok(()), None) => Err(io::Error::other("the database is closed")),
                     };
-                    metrics::record_wal_sync(waiting.len());
                     for callback in waiting {
                         let r = match &result {
                             Ok(()) => Ok(()),
@@ -84,7 +84,7 @@ impl WalSyncer {
     }
 
     /// Syncs what is waiting, ends the thread and waits for it; later appends fail.
-    pub fn stop(&self) {
+    pub(crate) fn stop(&self) {
         let _ = self.tx.send(SyncRequest::Stop);
         let handle = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(h) = handle {
@@ -93,34 +93,13 @@ impl WalSyncer {
     }
 }
 
-/// Counters of the group commit, read by the status endpoint.
-pub mod metrics {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    static SYNCS: AtomicU64 = AtomicU64::new(0);
-    static APPENDS: AtomicU64 = AtomicU64::new(0);
-
-    pub(super) fn record_wal_sync(appends: usize) {
-        SYNCS.fetch_add(1, Ordering::Relaxed);
-        APPENDS.fetch_add(appends as u64, Ordering::Relaxed);
-    }
-
-    /// (number of WAL fsyncs, number of appends they covered) since the process started.
-    pub fn wal_syncs() -> (u64, u64) {
-        (
-            SYNCS.load(Ordering::Relaxed),
-            APPENDS.load(Ordering::Relaxed),
-        )
-    }
-}
-
-const VOTE: &[u8] = b"vote";
-const COMMITTED: &[u8] = b"committed";
-const LAST_PURGED: &[u8] = b"last_purged";
+const VOTE: &str = "vote";
+const COMMITTED: &str = "committed";
+const LAST_PURGED: &str = "last_purged";
 
 /// The log storage of one Raft group.
 #[derive(Clone)]
-pub struct LogStore {
+pub(crate) struct LogStore {
     db: Arc<DB>,
     keys: GroupKeys,
     syncer: WalSyncer,
@@ -128,25 +107,25 @@ pub struct LogStore {
 
 impl LogStore {
     /// The log of group `keys` in `db`, synced by `syncer`.
-    pub fn new(db: Arc<DB>, keys: GroupKeys, syncer: WalSyncer) -> Self {
+    pub(crate) fn new(db: Arc<DB>, keys: GroupKeys, syncer: WalSyncer) -> Self {
         Self { db, keys, syncer }
     }
 
-    fn get_meta<T: serde::de::DeserializeOwned>(&self, name: &[u8]) -> io::Result<Option<T>> {
+    fn get_meta<T: serde::de::DeserializeOwned>(&self, name: &str) -> io::Result<Option<T>> {
         let bytes = self
             .db
-            .get_cf(cf(&self.db, CF_META)?, self.keys.key(name))
+            .get_cf(cf(&self.db, CF_META)?, self.keys.meta(name))
             .map_err(io_err)?;
         bytes.map(|b| decode(&b)).transpose()
     }
 
-    fn put_meta<T: serde::Serialize>(&self, name: &[u8], value: &T, sync: bool) -> io::Result<()> {
+    fn put_meta<T: serde::Serialize>(&self, name: &str, value: &T, sync: bool) -> io::Result<()> {
         let mut opts = WriteOptions::default();
         opts.set_sync(sync);
         self.db
             .put_cf_opt(
                 cf(&self.db, CF_META)?,
-                self.keys.key(name),
+                self.keys.meta(name),
                 encode(value)?,
                 &opts,
             )
@@ -253,7 +232,7 @@ impl RaftLogStorage<TypeConfig> for LogStore {
         }
         // Written (readable) now; durable once the syncer's fsync covering it has run.
         self.db.write(batch).map_err(io_err)?;
-        if crate::failpoints::ACK_BEFORE_FSYNC {
+        if failpoints::ACK_BEFORE_FSYNC {
             // Deliberately broken build (chaos suite only): complete without any sync.
             callback.io_completed(Ok(()));
             return Ok(());

@@ -1,20 +1,17 @@
-//! Raft plumbing: openraft's type configuration, RocksDB log and state-machine storage, and the
-//! node-to-node gRPC transport.
+//! Raft plumbing: openraft's type configuration, the RocksDB log (`log_store`), the state
+//! machine glue (`state_machine`), and the node-to-node transport: channels to peers with HLC
+//! stamping (`peers`, `hlc`), the client side (`network`) and the server side (`service`).
 //!
-//! Several Raft groups can live in one process: every storage key starts with the group name and
-//! every Raft message names its group. This module treats commands as opaque except in
-//! `state_machine`, which hands each committed command to `domain::apply`.
+//! Several Raft groups live in one process: every storage key starts with the group name and
+//! every Raft message names its group. Commands are opaque here: the state machine hands each
+//! committed one to `crate::store::apply`.
 
-pub mod codec;
-pub mod db;
-pub mod keys;
-pub mod log_store;
-pub mod network;
-pub mod pending;
-pub mod purge;
-pub mod service;
-pub mod state_machine;
-pub mod work_index;
+pub(crate) mod hlc;
+pub(crate) mod log_store;
+pub(crate) mod network;
+pub(crate) mod peers;
+pub(crate) mod service;
+pub(crate) mod state_machine;
 
 #[cfg(test)]
 mod store_tests;
@@ -23,24 +20,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Command, CommandResult};
-
-/// What applying one log entry answers: an incident command's result, or a security
-/// command's (`Err` carries "<field>: <rule>").
-// The large variant is the common one (every incident command); boxing it would allocate for
-// each of them to save a few bytes on the rare security command.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Outcome {
-    /// From `domain::apply`.
-    Incident(CommandResult),
-    /// From `security::state::apply`.
-    Security(Result<(), String>),
-}
+use crate::domain::{Command, Outcome};
 
 /// Where a Raft member can be reached; stored in the replicated membership.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeInfo {
+pub(crate) struct NodeInfo {
     /// `host:port` of the node's gRPC server (clients and peers use the same port).
     pub addr: String,
     /// The node's region.
@@ -55,7 +39,7 @@ impl fmt::Display for NodeInfo {
 
 openraft::declare_raft_types!(
     /// icc's openraft type configuration: commands in, outcomes out, u64 node ids.
-    pub TypeConfig:
+    pub(crate) TypeConfig:
         D = Command,
         R = Outcome,
         NodeId = u64,
@@ -63,18 +47,18 @@ openraft::declare_raft_types!(
 );
 
 /// A node id.
-pub type NodeId = u64;
+pub(crate) type NodeId = u64;
 /// One Raft group instance.
-pub type Raft = openraft::Raft<TypeConfig, state_machine::StateMachine>;
+pub(crate) type Raft = openraft::Raft<TypeConfig, state_machine::StateMachine>;
 /// A log entry of icc's type config.
-pub type Entry = openraft::alias::EntryOf<TypeConfig>;
+pub(crate) type Entry = openraft::alias::EntryOf<TypeConfig>;
 /// A log id of icc's type config.
-pub type LogId = openraft::alias::LogIdOf<TypeConfig>;
+pub(crate) type LogId = openraft::alias::LogIdOf<TypeConfig>;
 /// A vote of icc's type config.
-pub type Vote = openraft::alias::VoteOf<TypeConfig>;
+pub(crate) type Vote = openraft::alias::VoteOf<TypeConfig>;
 /// The membership as stored with the state machine.
-pub type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
+pub(crate) type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
 /// Snapshot metadata.
-pub type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
+pub(crate) type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
 /// A snapshot whose data is the encoded key-value pairs of one group's state machine.
-pub type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;
+pub(crate) type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;

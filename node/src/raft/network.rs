@@ -17,9 +17,9 @@ use openraft::raft::{
 };
 use tonic::Code;
 
-use super::codec::{decode, encode};
+use super::peers::{Lane, PeerChannel, Peers};
 use super::{NodeId, NodeInfo, Snapshot, TypeConfig, Vote};
-use crate::peers::{Lane, Peers};
+use crate::store::codec::{decode, encode};
 
 /// Size of one snapshot data chunk on the wire.
 const SNAPSHOT_CHUNK: usize = 1 << 20;
@@ -144,7 +144,7 @@ impl Connection {
     }
 }
 
-type RaftClient = icc_proto::v1::raft_service_client::RaftServiceClient<crate::peers::PeerChannel>;
+type RaftClient = icc_proto::v1::raft_service_client::RaftServiceClient<PeerChannel>;
 
 impl RaftNetworkV2<TypeConfig> for Connection {
     type SnapshotData = Vec<u8>;

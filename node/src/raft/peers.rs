@@ -15,7 +15,7 @@ use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, ClientTlsConfig, Endpoint};
 use tonic::{Request, Status};
 
-use crate::hlc::NodeClock;
+use super::hlc::NodeClock;
 
 /// Adds the sender's HLC to every outgoing request.
 #[derive(Clone)]

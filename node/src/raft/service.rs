@@ -9,8 +9,8 @@ use icc_proto::v1::raft_service_server::RaftService;
 use icc_proto::v1::{RaftMessage, SnapshotChunk, snapshot_chunk};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::codec::{decode, encode};
 use super::{Raft, Snapshot, SnapshotMeta, Vote};
+use crate::store::codec::{decode, encode};
 
 /// The Raft groups this node hosts, by name.
 #[derive(Clone, Default)]
@@ -39,12 +39,6 @@ impl GroupRegistry {
                     "group: this node hosts no Raft group named {name:?}"
                 ))
             })
-    }
-
-    /// Every hosted group.
-    pub fn all(&self) -> Vec<(String, Raft)> {
-        let map = self.groups.read().unwrap_or_else(|p| p.into_inner());
-        map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
     }
 }
 
@@ -133,7 +127,11 @@ impl RaftService for RaftApi {
             .map(|m| m.ok().and_then(|m| decode(&m.payload).ok()))
             .take_while(|r| futures::future::ready(r.is_some()))
             .filter_map(futures::future::ready);
-        let stop = crate::services::until_stopping(self.stopping.clone());
+        let mut stopping = self.stopping.clone();
+        let stop = async move {
+            // Ends on the stop signal, or when its sender is gone.
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        };
         let out = raft
             .stream_append(requests)
             .take_until(Box::pin(stop))

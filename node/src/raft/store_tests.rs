@@ -6,10 +6,10 @@ use openraft::type_config::TypeConfigExt;
 use tokio::sync::broadcast;
 
 use super::TypeConfig;
-use super::db;
-use super::keys::GroupKeys;
 use super::log_store::{LogStore, WalSyncer};
 use super::state_machine::StateMachine;
+use crate::store::keys::GroupKeys;
+use crate::store::{GroupStore, db};
 
 struct RocksBuilder;
 
@@ -29,7 +29,7 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Roc
         Ok((
             dir,
             LogStore::new(db.clone(), keys.clone(), syncer),
-            StateMachine::new(db, keys, tx, Default::default()),
+            StateMachine::new(GroupStore::new(db, keys), tx, Default::default()),
         ))
     }
 }

@@ -4,16 +4,23 @@
 //! ([`Principal`]) for authorization, and in the `icc-caller` metadata so onward hops (forward
 //! to a leader, route to another region) keep acting for the original caller.
 
+use std::sync::Arc;
+
 use icc_proto::security::CALLER_METADATA_KEY;
-use icc_proto::{FORWARDED_METADATA_KEY, ORIGIN_REGION_METADATA_KEY, ROUTED_FROM_METADATA_KEY};
+use icc_proto::v1::Hlc;
+use icc_proto::{
+    FORWARDED_METADATA_KEY, HLC_METADATA_KEY, ORIGIN_REGION_METADATA_KEY, ROUTED_FROM_METADATA_KEY,
+};
 use sha2::{Digest, Sha256};
 use tonic::metadata::MetadataValue;
 use tonic::service::Interceptor;
 use tonic::{Request, Status};
 
-use super::identity::{CertKind, Principal, classify};
-use super::policy::PolicyHandle;
-use crate::services::HlcGate;
+use super::identity::{CertKind, classify};
+use crate::cluster::policy::PolicyHandle;
+use crate::domain::Stamp;
+use crate::domain::rbac::Principal;
+use crate::raft::hlc::NodeClock;
 
 /// Which callers a service admits before authorization.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,5 +138,33 @@ impl Interceptor for Authenticate {
         }
         req.extensions_mut().insert(effective);
         self.hlc.call(req)
+    }
+}
+
+/// Server-side gate on every incoming RPC: observes the sender's HLC and refuses a sender whose
+/// clock is too far ahead (the refusal is counted and logged by the clock).
+#[derive(Clone)]
+pub(crate) struct HlcGate(pub Arc<NodeClock>);
+
+impl Interceptor for HlcGate {
+    fn call(&mut self, req: Request<()>) -> Result<Request<()>, Status> {
+        let Some(value) = req.metadata().get(HLC_METADATA_KEY) else {
+            return Ok(req);
+        };
+        let text = value
+            .to_str()
+            .map_err(|_| Status::invalid_argument("icc-hlc: must be ASCII"))?;
+        let hlc = Hlc::from_header(text).ok_or_else(|| {
+            Status::invalid_argument("icc-hlc: must be <wall_ns>.<logical>.<node_id>")
+        })?;
+        let stamp = Stamp {
+            wall_ns: hlc.wall_ns,
+            logical: hlc.logical,
+            node_id: hlc.node_id,
+        };
+        self.0
+            .observe(stamp)
+            .map_err(|e| Status::failed_precondition(e.to_string()))?;
+        Ok(req)
     }
 }

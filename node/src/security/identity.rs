@@ -6,36 +6,6 @@ use icc_proto::security::{NODE_SERVER_NAME, node_id_of};
 use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::{FromDer, X509Certificate};
 
-/// An authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Principal {
-    /// A node of this cluster (node certificate); acts with full rights for internal work.
-    Node(u64),
-    /// A person or service (client certificate or bearer token).
-    User(String),
-    /// The node runs `--insecure-plaintext`: nobody is authenticated and nothing is checked.
-    Unchecked,
-}
-
-impl Principal {
-    /// The identity as written in logs, messages and the `icc-caller` metadata.
-    pub fn name(&self) -> String {
-        match self {
-            Principal::Node(id) => icc_proto::security::node_identity(*id),
-            Principal::User(n) => n.clone(),
-            Principal::Unchecked => "unauthenticated".to_owned(),
-        }
-    }
-
-    /// The principal an `icc-caller` value names.
-    pub fn from_name(name: &str) -> Self {
-        match node_id_of(name) {
-            Some(id) => Principal::Node(id),
-            None => Principal::User(name.to_owned()),
-        }
-    }
-}
-
 /// What a verified certificate says about its holder.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CertKind {

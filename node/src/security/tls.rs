@@ -8,7 +8,7 @@ use anyhow::Context;
 use icc_proto::security::NODE_SERVER_NAME;
 use tonic::transport::{Certificate, ClientTlsConfig, Identity, ServerTlsConfig};
 
-use super::config::TlsSection;
+use crate::cluster::config::TlsSection;
 
 /// How the node talks to peers and clients.
 #[derive(Clone)]

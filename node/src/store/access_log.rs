@@ -12,16 +12,14 @@ use std::io;
 use std::sync::{Arc, Mutex};
 
 use icc_proto::v1 as pb;
-use rocksdb::{DB, Direction, IteratorMode, ReadOptions};
+use rocksdb::{DB, Direction, IteratorMode};
 
-use crate::raft::db::{cf, io_err};
-use crate::raft::keys::{CF_ACCESS, prefix_end};
-
-const PREFIX: &[u8] = b"a/";
+use super::db::{cf, io_err, scan_from};
+use super::keys::{ACCESS_PREFIX, CF_ACCESS, access_entry, prefix_end};
 
 /// One read, before it is chained.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessRecord {
+pub(crate) struct AccessRecord {
     /// When, in this node's HLC.
     pub at: pb::Hlc,
     /// Who read.
@@ -42,17 +40,11 @@ pub struct AccessRecord {
 
 /// Appends, lists and verifies this node's access log.
 #[derive(Clone)]
-pub struct AccessLog {
+pub(crate) struct AccessLog {
     db: Arc<DB>,
     node_id: u64,
     /// (last seq, last hash): appends are serialized so the chain has no forks.
     head: Arc<Mutex<(u64, String)>>,
-}
-
-fn key(seq: u64) -> Vec<u8> {
-    let mut k = PREFIX.to_vec();
-    k.extend_from_slice(&seq.to_be_bytes());
-    k
 }
 
 fn decode(bytes: &[u8]) -> io::Result<pb::AccessEntry> {
@@ -61,16 +53,16 @@ fn decode(bytes: &[u8]) -> io::Result<pb::AccessEntry> {
 
 impl AccessLog {
     /// Node `node_id`'s access log in `db`, continuing its chain from the last stored entry.
-    pub fn open(db: Arc<DB>, node_id: u64) -> io::Result<Self> {
+    pub(crate) fn open(db: Arc<DB>, node_id: u64) -> io::Result<Self> {
         let last = db
             .iterator_cf(
                 cf(&db, CF_ACCESS)?,
-                IteratorMode::From(&prefix_end(PREFIX), Direction::Reverse),
+                IteratorMode::From(&prefix_end(ACCESS_PREFIX), Direction::Reverse),
             )
             .next()
             .transpose()
             .map_err(io_err)?
-            .filter(|(k, _)| k.starts_with(PREFIX))
+            .filter(|(k, _)| k.starts_with(ACCESS_PREFIX))
             .map(|(_, v)| decode(&v))
             .transpose()?;
         let head = last.map_or((0, icc_proto::audit::GENESIS.to_owned()), |e| {
@@ -84,7 +76,7 @@ impl AccessLog {
     }
 
     /// Appends one read to the chain.
-    pub fn record(&self, r: AccessRecord) -> io::Result<()> {
+    pub(crate) fn record(&self, r: AccessRecord) -> io::Result<()> {
         let mut head = self
             .head
             .lock()
@@ -108,7 +100,7 @@ impl AccessLog {
         self.db
             .put_cf(
                 cf(&self.db, CF_ACCESS)?,
-                key(e.seq),
+                access_entry(e.seq),
                 prost::Message::encode_to_vec(&e),
             )
             .map_err(io_err)?;
@@ -117,16 +109,10 @@ impl AccessLog {
     }
 
     /// The entries from `from_seq` on, oldest first.
-    pub fn entries(&self, from_seq: u64) -> io::Result<Vec<pb::AccessEntry>> {
-        let mut opts = ReadOptions::default();
-        opts.set_iterate_upper_bound(prefix_end(PREFIX));
-        self.db
-            .iterator_cf_opt(
-                cf(&self.db, CF_ACCESS)?,
-                opts,
-                IteratorMode::From(&key(from_seq), Direction::Forward),
-            )
-            .map(|item| item.map_err(io_err).and_then(|(_, v)| decode(&v)))
+    pub(crate) fn entries(&self, from_seq: u64) -> io::Result<Vec<pb::AccessEntry>> {
+        scan_from(&self.db, CF_ACCESS, ACCESS_PREFIX, &access_entry(from_seq))?
+            .iter()
+            .map(|(_, v)| decode(v))
             .collect()
     }
 }
@@ -151,7 +137,7 @@ mod tests {
     #[test]
     fn the_chain_continues_across_reopen_and_verifies() {
         let dir = tempfile::tempdir().unwrap();
-        let db = crate::raft::db::open(dir.path()).unwrap();
+        let db = crate::store::db::open(dir.path()).unwrap();
         let log = AccessLog::open(db.clone(), 4).unwrap();
         log.record(read("alice")).unwrap();
         log.record(read("bob")).unwrap();

@@ -6,16 +6,16 @@ use std::sync::Arc;
 
 use rocksdb::{BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, DB, Options};
 
-use super::keys::ALL_CFS;
+use super::keys::{ALL_CFS, CF_SM, prefix_end};
 
 /// Opens (creating if needed) the node's RocksDB with icc's column families.
-pub fn open(path: &Path) -> io::Result<Arc<DB>> {
+pub(crate) fn open(path: &Path) -> io::Result<Arc<DB>> {
     std::fs::create_dir_all(path)?;
     let mut opts = Options::default();
     opts.create_if_missing(true);
     opts.create_missing_column_families(true);
     opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-    if crate::failpoints::lose_unsynced_on_crash() {
+    if super::failpoints::lose_unsynced_on_crash() {
         // Chaos tests: the WAL stays in RocksDB's buffer until a sync, so kill -9 loses it.
         opts.set_manual_wal_flush(true);
     }
@@ -50,29 +50,49 @@ fn column_family_options(cache: &Cache) -> Options {
 }
 
 /// The handle of a column family that `open` created.
-pub fn cf<'a>(db: &'a DB, name: &str) -> io::Result<&'a ColumnFamily> {
+pub(crate) fn cf<'a>(db: &'a DB, name: &str) -> io::Result<&'a ColumnFamily> {
     db.cf_handle(name)
         .ok_or_else(|| io::Error::other(format!("column family {name} missing")))
 }
 
 /// Converts a RocksDB error into an io::Error, the error type openraft's storage traits use.
-pub fn io_err(e: rocksdb::Error) -> io::Error {
+pub(crate) fn io_err(e: rocksdb::Error) -> io::Error {
     io::Error::other(e.into_string())
 }
 
-/// Every value whose key starts with `prefix` in the `sm` column family, decoded, in key order.
-/// For the small record lists the global group keeps (policy versions, drills).
-pub fn decode_prefix<T: serde::de::DeserializeOwned>(db: &DB, prefix: &[u8]) -> io::Result<Vec<T>> {
+/// A raw RocksDB key/value pair.
+pub(crate) type KeyValue = (Box<[u8]>, Box<[u8]>);
+
+/// Every (key, value) whose key starts with `prefix` in column family `cf_name`, in key order.
+pub(crate) fn scan(db: &DB, cf_name: &str, prefix: &[u8]) -> io::Result<Vec<KeyValue>> {
+    scan_from(db, cf_name, prefix, prefix)
+}
+
+/// Every (key, value) from `start` on whose key starts with `prefix`, in key order.
+pub(crate) fn scan_from(
+    db: &DB,
+    cf_name: &str,
+    prefix: &[u8],
+    start: &[u8],
+) -> io::Result<Vec<KeyValue>> {
     let mut opts = rocksdb::ReadOptions::default();
-    opts.set_iterate_upper_bound(super::keys::prefix_end(prefix));
+    opts.set_iterate_upper_bound(prefix_end(prefix));
     db.iterator_cf_opt(
-        cf(db, super::keys::CF_SM)?,
+        cf(db, cf_name)?,
         opts,
-        rocksdb::IteratorMode::From(prefix, rocksdb::Direction::Forward),
+        rocksdb::IteratorMode::From(start, rocksdb::Direction::Forward),
     )
-    .map(|r| {
-        r.map_err(io_err)
-            .and_then(|(_, v)| super::codec::decode(&v))
-    })
+    .map(|r| r.map_err(io_err))
     .collect()
+}
+
+/// Every value whose key starts with `prefix` in the `sm` column family, decoded, in key order.
+pub(crate) fn decode_prefix<T: serde::de::DeserializeOwned>(
+    db: &DB,
+    prefix: &[u8],
+) -> io::Result<Vec<T>> {
+    scan(db, CF_SM, prefix)?
+        .iter()
+        .map(|(_, v)| super::codec::decode(v))
+        .collect()
 }

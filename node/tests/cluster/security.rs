@@ -213,7 +213,7 @@ async fn clients_need_a_certificate_or_a_token_and_tokens_are_stored_hashed() {
     assert!(msg.contains("incident.write"), "{msg}");
 
     // The token is nowhere in clear on disk; its hash is (so the scan looks at the right bytes).
-    let hash = icc_node::security::authn::token_hash(&created.token);
+    let hash = icc_node::token_hash(&created.token);
     let mut hash_seen = false;
     for id in cluster.region_ids("us-east") {
         for bytes in files_under(&cluster.data_dir(id)) {

@@ -4,23 +4,16 @@
 //! operators read (the cluster CA certificate). Every node computes the same slot time, so a
 //! new global leader picks up the same slot, and nothing prints it: drills stay unannounced.
 
-use std::io;
-
-use icc_proto::v1 as pb;
-use rocksdb::DB;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Command, Stamp};
-use crate::raft::codec::encode;
-use crate::raft::db::decode_prefix;
-use crate::raft::keys::GroupKeys;
-use crate::raft::pending::PendingWrites;
+use super::DrillRecord;
+use crate::domain::{DomainError, Stamp};
 
 /// A claimed slot, kept in the global group at `drill-slot/<schedule>/<k>`: the node that won
 /// it runs the drill; a claim without a record with the same slot is a drill that did not finish.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SlotClaim {
+pub(crate) struct SlotClaim {
     /// [`slot_key`] of the schedule and period.
     pub slot: String,
     /// The schedule's name.
@@ -44,17 +37,20 @@ pub struct SlotClaim {
 
 impl SlotClaim {
     /// Field checks before proposing; "<field>: <rule>".
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), DomainError> {
         if self.slot != slot_key(&self.schedule, self.k) {
-            return Err("claim.slot: must be drill-slot/<schedule>/<k>".into());
+            return Err(DomainError::invalid(
+                "claim.slot",
+                "must be drill-slot/<schedule>/<k>",
+            ));
         }
         if self.region.trim().is_empty() {
-            return Err("claim.region: required".into());
+            return Err(DomainError::invalid("claim.region", "required"));
         }
         if !["kill", "transfer"].contains(&self.mode.as_str()) {
-            return Err(format!(
-                "claim.mode: {:?} must be kill or transfer",
-                self.mode
+            return Err(DomainError::invalid(
+                "claim.mode",
+                format!("{:?} must be kill or transfer", self.mode),
             ));
         }
         Ok(())
@@ -66,62 +62,15 @@ impl SlotClaim {
     }
 }
 
-fn claim_key(keys: &GroupKeys, slot: &str) -> Vec<u8> {
-    let mut k = keys.key(b"drill-slot/");
-    k.extend_from_slice(slot.as_bytes());
-    k
-}
-
-/// Apply of `SecurityOp::ClaimDrillSlot`: the first claim of a slot wins; later ones (another
-/// leader's, after a failover) change nothing, and their proposer reads the stored claimant.
-pub fn apply_claim(
-    pending: &mut PendingWrites<'_>,
-    keys: &GroupKeys,
-    cmd: &Command,
-    claim: &SlotClaim,
-) -> io::Result<()> {
-    let key = claim_key(keys, &claim.slot);
-    if pending.get(&key)?.is_none() {
-        let stored = SlotClaim {
-            at: cmd.stamp,
-            ..claim.clone()
-        };
-        pending.put(key, encode(&stored)?);
-    }
-    Ok(())
-}
-
-/// Every claim, in key order.
-pub fn claims(db: &DB, keys: &GroupKeys) -> io::Result<Vec<SlotClaim>> {
-    decode_prefix(db, &keys.key(b"drill-slot/"))
-}
-
-/// Claims with no record of the same slot, as report rows with `completed = false`: a drill the
-/// claimant started and never recorded is shown, never silently dropped.
-pub fn unfinished(claims: &[SlotClaim], records: &[crate::drill::DrillRecord]) -> Vec<pb::Drill> {
+/// Claims with no record of the same slot: drills their claimant started and never recorded,
+/// shown in the report as not completed, never silently dropped.
+pub(crate) fn unfinished<'a>(
+    claims: &'a [SlotClaim],
+    records: &[DrillRecord],
+) -> Vec<&'a SlotClaim> {
     claims
         .iter()
         .filter(|c| !records.iter().any(|r| r.slot == c.slot))
-        .map(|c| pb::Drill {
-            id: c.slot.clone(),
-            who: c.who(),
-            at: Some(pb::Hlc {
-                wall_ns: c.at.wall_ns,
-                logical: c.at.logical,
-                node_id: c.at.node_id,
-            }),
-            region: c.region.clone(),
-            mode: c.mode.clone(),
-            passed: false,
-            reason: format!(
-                "claimed by node {} but never recorded: the drill did not finish (not run again)",
-                c.claimant
-            ),
-            schedule: c.schedule.clone(),
-            slot: c.slot.clone(),
-            completed: false,
-            ..Default::default()
-        })
         .collect()
 }
 

@@ -1,32 +1,32 @@
-//! `apply`: the one entry point the state machine calls for every committed command.
+//! `apply`: routes an incident command to its file, after the rules every command on an
+//! existing incident shares.
 
 use std::io;
 
+use crate::domain::Aggregate;
+
+use serde::{Deserialize, Serialize};
+
 use super::{
-    Applied, Command, CommandResult, Incident, Op, TimelineEvent, clock, declare, escalate, link,
-    note, outbox, retention, standup, update, validate, warroom,
+    DomainError, EventKind, Incident, IncidentOp, Stamp, Status, TimelineEvent, Tombstone, clock,
+    declare, escalate, link, note, outbox, retention, standup, update, warroom,
 };
 
-/// Read access to the state a command may need. The RocksDB state machine implements it; unit
-/// tests use a map.
-pub trait StateView {
+/// Read access to the state an incident command may need. The store implements it over RocksDB
+/// and the batch being applied; unit tests use a map.
+pub(crate) trait StateView {
     /// The incident with this id, if any.
     fn incident(&self, id: &str) -> io::Result<Option<Incident>>;
-    /// The result recorded for a request id already applied or refused, if any: a request id
-    /// names one intent, so a late duplicate gets the first answer, refusals included.
-    fn recorded_result(&self, request_id: &str) -> io::Result<Option<CommandResult>>;
     /// The sequence number the next declared incident gets (starts at 1).
     fn next_sequence(&self) -> io::Result<u64>;
     /// What is left of incident `id` if it was purged.
-    fn tombstone(&self, _id: &str) -> io::Result<Option<super::Tombstone>> {
-        Ok(None)
-    }
+    fn tombstone(&self, id: &str) -> io::Result<Option<Tombstone>>;
 }
 
-/// What an accepted command writes. The state machine persists all of it, together with the new
-/// applied index, in one atomic batch.
+/// What an accepted command writes. The store persists all of it, with the new applied index,
+/// in one atomic batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Effects {
+pub(crate) struct Effects {
     /// The incident after the command.
     pub incident: Incident,
     /// Events to append to its timeline.
@@ -34,14 +34,68 @@ pub struct Effects {
     /// The new value of the incident sequence, when the command consumed one.
     pub next_sequence: Option<u64>,
     /// Set by an accepted purge: delete everything of `incident` and keep only this.
-    pub purged: Option<retention::Tombstone>,
+    pub purged: Option<Tombstone>,
+}
+
+impl Effects {
+    /// What the client is told: the incident and the events of the change, or for a purge the
+    /// tombstone alone (nothing of the purged incident may outlive it, not even in the answer
+    /// kept for its request id).
+    pub(crate) fn reply(&self) -> IncidentReply {
+        match &self.purged {
+            Some(tombstone) => IncidentReply::Purged(tombstone.clone()),
+            None => IncidentReply::Applied(Applied {
+                incident: self.incident.clone(),
+                events: self.events.clone(),
+            }),
+        }
+    }
+}
+
+/// What an accepted command did: the incident after it and the events it recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Applied {
+    /// The incident after the command.
+    pub incident: Incident,
+    /// Timeline events the command appended, in order.
+    pub events: Vec<TimelineEvent>,
+}
+
+/// The answer to an accepted incident command.
+// The large variant is the common one (every change); boxing it would allocate for each command
+// to save a few bytes on the rare purge.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum IncidentReply {
+    /// The incident after the change.
+    Applied(Applied),
+    /// The incident was purged; only its tombstone is left.
+    Purged(Tombstone),
+}
+
+impl IncidentReply {
+    /// The incident the command concerned.
+    pub(crate) fn incident_id(&self) -> &str {
+        match self {
+            IncidentReply::Applied(a) => &a.incident.id,
+            IncidentReply::Purged(t) => &t.id,
+        }
+    }
+
+    /// The changed incident; a purge answers "purged" (what a later reader would be told).
+    pub(crate) fn into_applied(self) -> Result<Applied, DomainError> {
+        match self {
+            IncidentReply::Applied(a) => Ok(a),
+            IncidentReply::Purged(t) => Err(t.error()),
+        }
+    }
 }
 
 /// The effects of a change to an existing incident: stamped and versioned with the command.
 pub(super) fn changed(
     mut incident: Incident,
     events: Vec<TimelineEvent>,
-    stamp: super::Stamp,
+    stamp: Stamp,
     index: u64,
 ) -> Effects {
     incident.updated_at = stamp;
@@ -54,142 +108,95 @@ pub(super) fn changed(
     }
 }
 
-/// The outcome of applying one command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Transition {
-    /// What the client is told.
-    pub result: CommandResult,
-    /// What to persist; `None` when nothing changes (a rejection or a repeated request id).
-    pub effects: Option<Effects>,
-}
-
-/// Applies `cmd`, committed at log `index`, to the state seen through `view`.
+/// Applies `op`, stamped `stamp` and committed at log `index`, to the state seen through
+/// `view`: what to write, or why it is refused (a refusal changes nothing).
 ///
-/// Pure: reads only `view`, `cmd` and `index`. A request id seen before returns the recorded
-/// result and changes nothing; a rejected command changes nothing.
-pub fn apply(view: &impl StateView, cmd: &Command, index: u64) -> io::Result<Transition> {
-    if let Err(e) = validate::request_id(&cmd.request_id) {
-        return Ok(rejected(e));
-    }
-    if let Some(previous) = view.recorded_result(&cmd.request_id)? {
-        return Ok(Transition {
-            result: previous,
-            effects: None,
-        });
-    }
-    if let Err(e) = check(&cmd.op) {
-        return Ok(rejected(e));
-    }
-    if let Some(id) = cmd.op.target()
+/// Pure: reads only `view`, `op`, `stamp` and `index`. The rules every command shares (request
+/// ids, field checks) run before this, in `crate::store::apply`.
+pub(crate) fn apply(
+    view: &impl StateView,
+    op: &IncidentOp,
+    stamp: Stamp,
+    index: u64,
+) -> io::Result<Result<Effects, DomainError>> {
+    if let Some(id) = op.target()
         && let Some(gone) = view.tombstone(id)?
     {
-        return Ok(rejected(gone.error()));
+        return Ok(Err(gone.error()));
     }
-    if let Some(id) = cmd.op.target()
-        && let Some(current) = view.incident(id)?
-        && let Err(e) = closed_is_final(&cmd.op, &current)
-    {
-        return Ok(rejected(e));
-    }
-    let outcome = match &cmd.op {
-        Op::Declare(d) => declare::apply(d, cmd.stamp, index, view.next_sequence()?),
-        Op::Update(u) => match view.incident(&u.id)? {
-            Some(current) => update::apply(u, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: u.id.clone() }),
+    let current = match op.target() {
+        Some(id) => match view.incident(id)? {
+            Some(current) => Some(current),
+            None => return Ok(Err(DomainError::NotFound { id: id.to_owned() })),
         },
-        Op::Note(n) => match view.incident(&n.id)? {
-            Some(current) => note::apply(n, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: n.id.clone() }),
-        },
-        Op::DeclareGlobal(d) => declare::apply_global(d, cmd.stamp, index, view.next_sequence()?),
-        Op::LinkChild(l) => match view.incident(&l.id)? {
-            Some(current) => link::apply(l, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: l.id.clone() }),
-        },
-        Op::Escalate(e) => match view.incident(&e.id)? {
-            Some(current) => escalate::apply(e, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: e.id.clone() }),
-        },
-        Op::Security(_) => Err(super::DomainError::invalid(
-            "op",
-            "security commands are applied by the security state, not the incident domain",
-        )),
-        Op::RecordDelivery(r) => match view.incident(&r.id)? {
-            Some(current) => outbox::apply(r, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: r.id.clone() }),
-        },
-        Op::WarRoom(w) => match view.incident(&w.id)? {
-            Some(current) => warroom::apply(w, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: w.id.clone() }),
-        },
-        Op::ClockBreach(c) => match view.incident(&c.id)? {
-            Some(current) => clock::apply(c, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: c.id.clone() }),
-        },
-        Op::Standup(s) => match view.incident(&s.id)? {
-            Some(current) => standup::apply(s, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: s.id.clone() }),
-        },
-        Op::SetLegalHold(h) => match view.incident(&h.id)? {
-            Some(current) => retention::apply_hold(h, current, cmd.stamp, index),
-            None => Err(super::DomainError::NotFound { id: h.id.clone() }),
-        },
-        Op::Purge(p) => match view.incident(&p.id)? {
-            Some(current) => retention::apply_purge(p, current, cmd.stamp),
-            None => Err(super::DomainError::NotFound { id: p.id.clone() }),
-        },
+        None => None,
     };
-    Ok(match outcome {
-        Ok(effects) => Transition {
-            result: Ok(Applied {
-                incident: effects.incident.clone(),
-                events: effects.events.clone(),
-            }),
-            effects: Some(effects),
-        },
-        Err(e) => rejected(e),
+    if let Some(current) = &current
+        && let Err(e) = closed_is_final(op, current)
+    {
+        return Ok(Err(e));
+    }
+    Ok(match (op, current) {
+        (IncidentOp::Declare(d), _) => declare::apply(d, stamp, index, view.next_sequence()?),
+        (IncidentOp::DeclareGlobal(d), _) => {
+            declare::apply_global(d, stamp, index, view.next_sequence()?)
+        }
+        (IncidentOp::Update(u), Some(current)) => update::apply(u, current, stamp, index),
+        (IncidentOp::Note(n), Some(current)) => note::apply(n, current, stamp, index),
+        (IncidentOp::LinkChild(l), Some(current)) => link::apply(l, current, stamp, index),
+        (IncidentOp::Escalate(e), Some(current)) => escalate::apply(e, current, stamp, index),
+        (IncidentOp::RecordDelivery(r), Some(current)) => outbox::apply(r, current, stamp, index),
+        (IncidentOp::WarRoom(w), Some(current)) => warroom::apply(w, current, stamp, index),
+        (IncidentOp::ClockBreach(c), Some(current)) => clock::apply(c, current, stamp, index),
+        (IncidentOp::Standup(s), Some(current)) => standup::apply(s, current, stamp, index),
+        (IncidentOp::SetLegalHold(h), Some(current)) => {
+            retention::apply_hold(h, current, stamp, index)
+        }
+        (IncidentOp::Purge(p), Some(current)) => retention::apply_purge(p, current, stamp),
+        (op, None) => Err(DomainError::invalid(
+            "op",
+            format!("{} names no incident", op.describe()),
+        )),
     })
 }
 
-/// Checks an operation's fields, independent of any state. The gRPC layer calls this before
-/// proposing, so malformed requests are refused without touching the log; apply calls it again
-/// because it is the authority.
-pub fn check(op: &Op) -> Result<(), super::DomainError> {
+/// Checks an operation's fields, independent of any state (see [`Aggregate::check`]).
+pub(super) fn check(op: &IncidentOp) -> Result<(), DomainError> {
     match op {
-        Op::Declare(d) => declare::check(d),
-        Op::Update(u) => update::check(u),
-        Op::Note(n) => note::check(n),
-        Op::DeclareGlobal(d) => declare::check_global(d),
-        Op::LinkChild(l) => link::check(l),
-        Op::Escalate(e) => escalate::check(e),
-        Op::Security(s) => s.check().map_err(|m| match m.split_once(": ") {
-            Some((field, rule)) => super::DomainError::invalid(field, rule),
-            None => super::DomainError::invalid("security", m),
-        }),
-        Op::RecordDelivery(r) => outbox::check(r),
-        Op::WarRoom(w) => warroom::check(w),
-        Op::ClockBreach(c) => clock::check(c),
-        Op::Standup(s) => standup::check(s),
-        Op::SetLegalHold(h) => retention::check_hold(h),
-        Op::Purge(p) => retention::check_purge(p),
+        IncidentOp::Declare(d) => declare::check(d),
+        IncidentOp::Update(u) => update::check(u),
+        IncidentOp::Note(n) => note::check(n),
+        IncidentOp::DeclareGlobal(d) => declare::check_global(d),
+        IncidentOp::LinkChild(l) => link::check(l),
+        IncidentOp::Escalate(e) => escalate::check(e),
+        IncidentOp::RecordDelivery(r) => outbox::check(r),
+        IncidentOp::WarRoom(w) => warroom::check(w),
+        IncidentOp::ClockBreach(c) => clock::check(c),
+        IncidentOp::Standup(s) => standup::check(s),
+        IncidentOp::SetLegalHold(h) => retention::check_hold(h),
+        IncidentOp::Purge(p) => retention::check_purge(p),
     }
 }
 
 /// The rule "closed is final": once an incident is closed, the only changes it accepts are an
-/// appended annotation (a timeline note), a legal hold or its release, and its purge. Checked here, once, for every operation that targets an
-/// existing incident, so a new operation cannot forget it.
-fn closed_is_final(op: &Op, current: &Incident) -> Result<(), super::DomainError> {
+/// appended annotation (a timeline note), a legal hold or its release, and its purge.
+/// Checked here, once, for every operation that targets an existing incident, so a new
+/// operation cannot forget it.
+fn closed_is_final(op: &IncidentOp, current: &Incident) -> Result<(), DomainError> {
     // Recording a delivery is not a change of the incident: the notification of the close itself
     // is delivered after it. Holds and purges exist for closed incidents' sake.
-    if current.status != super::Status::Closed
+    if current.status != Status::Closed
         || matches!(
             op,
-            Op::Note(_) | Op::RecordDelivery(_) | Op::SetLegalHold(_) | Op::Purge(_)
+            IncidentOp::Note(_)
+                | IncidentOp::RecordDelivery(_)
+                | IncidentOp::SetLegalHold(_)
+                | IncidentOp::Purge(_)
         )
     {
         return Ok(());
     }
-    Err(super::DomainError::precondition(
+    Err(DomainError::precondition(
         "status",
         format!(
             "closed is final: {} is closed; only annotations (timeline notes) can be appended",
@@ -198,21 +205,14 @@ fn closed_is_final(op: &Op, current: &Incident) -> Result<(), super::DomainError
     ))
 }
 
-fn rejected(e: super::DomainError) -> Transition {
-    Transition {
-        result: Err(e),
-        effects: None,
-    }
-}
-
 /// Appends one event to `incident`'s timeline, numbering it and bumping the incident's counters.
 pub(super) fn record(
     incident: &mut Incident,
     events: &mut Vec<TimelineEvent>,
-    kind: super::EventKind,
+    kind: EventKind,
     author: &str,
     text: String,
-    at: super::Stamp,
+    at: Stamp,
 ) {
     incident.timeline_len += 1;
     events.push(TimelineEvent {

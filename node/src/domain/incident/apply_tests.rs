@@ -1,84 +1,73 @@
-//! Unit tests of apply over an in-memory view (the RocksDB state machine is tested separately).
+//! Unit tests of incident apply over an in-memory view. The rules every command shares (request
+//! ids, the audit chain) are `crate::store::apply`'s and are tested there, on RocksDB.
 
 use std::collections::BTreeMap;
 use std::io;
 
 use super::*;
-use crate::domain::{
-    Applied, Command, Declare, DomainError, EventKind, Incident, Note, Op, Severity, Stamp, Status,
-    TimelineEvent, Update,
+use crate::domain::incident::{
+    Declare, EventKind, Incident, IncidentOp as Op, Note, Severity, Status, TimelineEvent,
+    Tombstone, Update,
 };
+use crate::domain::{Aggregate, DomainError, Stamp};
 
-#[derive(Default, Clone, Debug)]
+/// What incident apply needs of a command: its stamp and op.
+struct Command {
+    stamp: Stamp,
+    op: Op,
+}
+
+/// The changed incident, or why the command was refused.
+type CommandResult = Result<Applied, DomainError>;
+
+#[derive(Default, Clone, Debug, PartialEq)]
 struct MemState {
     incidents: BTreeMap<String, Incident>,
     timelines: BTreeMap<String, Vec<TimelineEvent>>,
-    results: BTreeMap<String, Applied>,
-    /// Refused request ids: bookkeeping of answers, not incident state, so `==` ignores it
-    /// ("a refusal changes nothing" is about incidents, timelines and accepted results).
-    refusals: BTreeMap<String, DomainError>,
     next_sequence: Option<u64>,
-    tombstones: BTreeMap<String, crate::domain::Tombstone>,
-}
-
-impl PartialEq for MemState {
-    fn eq(&self, other: &Self) -> bool {
-        self.incidents == other.incidents
-            && self.timelines == other.timelines
-            && self.results == other.results
-            && self.next_sequence == other.next_sequence
-    }
+    tombstones: BTreeMap<String, Tombstone>,
 }
 
 impl StateView for MemState {
     fn incident(&self, id: &str) -> io::Result<Option<Incident>> {
         Ok(self.incidents.get(id).cloned())
     }
-    fn recorded_result(&self, request_id: &str) -> io::Result<Option<CommandResult>> {
-        Ok(match self.results.get(request_id) {
-            Some(done) => Some(Ok(done.clone())),
-            None => self.refusals.get(request_id).cloned().map(Err),
-        })
-    }
     fn next_sequence(&self) -> io::Result<u64> {
         Ok(self.next_sequence.unwrap_or(1))
     }
-    fn tombstone(&self, id: &str) -> io::Result<Option<crate::domain::Tombstone>> {
+    fn tombstone(&self, id: &str) -> io::Result<Option<Tombstone>> {
         Ok(self.tombstones.get(id).cloned())
     }
 }
 
 impl MemState {
-    /// Applies and persists like the state machine does; returns the client's answer.
+    /// Checks and applies like the store does, and persists what was decided; returns the
+    /// changed incident (a purge answers "purged": see `run_reply`).
     fn run(&mut self, cmd: &Command, index: u64) -> CommandResult {
-        let t = apply(self, cmd, index).expect("memory view never fails");
-        if let (None, Err(refusal)) = (&t.effects, &t.result)
-            && validate::request_id(&cmd.request_id).is_ok()
-        {
-            self.refusals
-                .insert(cmd.request_id.clone(), refusal.clone());
+        self.run_reply(cmd, index)?.into_applied()
+    }
+
+    /// Like `run`, with the reply as the store records it.
+    fn run_reply(&mut self, cmd: &Command, index: u64) -> Result<IncidentReply, DomainError> {
+        cmd.op.check()?;
+        let e = apply(self, &cmd.op, cmd.stamp, index).expect("memory view never fails")?;
+        let reply = e.reply();
+        let id = e.incident.id.clone();
+        if let Some(tomb) = e.purged {
+            self.incidents.remove(&id);
+            self.timelines.remove(&id);
+            self.tombstones.insert(id, tomb);
+            return Ok(reply);
         }
-        if let Some(e) = t.effects {
-            let id = e.incident.id.clone();
-            if let Some(tomb) = e.purged {
-                self.incidents.remove(&id);
-                self.timelines.remove(&id);
-                self.tombstones.insert(id, tomb);
-                return t.result;
-            }
-            self.timelines
-                .entry(id.clone())
-                .or_default()
-                .extend(e.events);
-            self.incidents.insert(id, e.incident);
-            if let Some(n) = e.next_sequence {
-                self.next_sequence = Some(n);
-            }
-            if let Ok(applied) = &t.result {
-                self.results.insert(cmd.request_id.clone(), applied.clone());
-            }
+        self.timelines
+            .entry(id.clone())
+            .or_default()
+            .extend(e.events);
+        self.incidents.insert(id, e.incident);
+        if let Some(n) = e.next_sequence {
+            self.next_sequence = Some(n);
         }
-        t.result
+        Ok(reply)
     }
 }
 
@@ -90,12 +79,12 @@ fn stamp(ms: u64) -> Stamp {
     }
 }
 
-fn cmd(request_id: &str, ms: u64, op: Op) -> Command {
+/// A command stamped at `ms`. The request id only names the step for the reader: request ids
+/// are the store's concern (`crate::store::apply`), not apply's.
+fn cmd(_request_id: &str, ms: u64, op: Op) -> Command {
     Command {
-        request_id: request_id.to_owned(),
         stamp: stamp(ms),
         op,
-        caller: String::new(),
     }
 }
 
@@ -336,11 +325,6 @@ fn validation_rules_name_the_field() {
         );
         assert_eq!(s, before, "a rejected command changes nothing");
     }
-    let mut s = MemState::default();
-    let err = s
-        .run(&cmd("", 1, declare_op()), 1)
-        .expect_err("empty request id");
-    assert!(matches!(err, DomainError::Invalid { field, .. } if field == "request_id"));
 }
 
 fn declare_fields() -> Declare {
@@ -364,41 +348,6 @@ fn unknown_incident_is_not_found() {
         DomainError::NotFound {
             id: "us-east-000404".into()
         }
-    );
-}
-
-#[test]
-fn repeated_request_id_is_applied_once() {
-    let mut s = MemState::default();
-    let first = s.run(&cmd("same", 1, declare_op()), 1).expect("declare");
-    let after_first = s.clone();
-    let again = s
-        .run(&cmd("same", 2, declare_op()), 2)
-        .expect("retry answers");
-    assert_eq!(first, again, "the retry gets the first answer");
-    assert_eq!(s, after_first, "and changes nothing");
-    assert_eq!(s.incidents.len(), 1);
-}
-
-#[test]
-fn a_refused_request_id_stays_refused_when_its_duplicate_arrives_later() {
-    let mut s = MemState::default();
-    let id = declared(&mut s);
-    // Refused: triggered cannot move to closed. The client is told nothing changed.
-    let refused = s
-        .run(&cmd("r1", 2, status_to(&id, Status::Closed)), 2)
-        .expect_err("triggered -> closed is refused");
-    s.run(&cmd("r2", 3, status_to(&id, Status::Resolved)), 3)
-        .expect("resolve");
-    // The first attempt, delayed by the network, arrives now that closing would be legal.
-    let late = s
-        .run(&cmd("r1", 4, status_to(&id, Status::Closed)), 4)
-        .expect_err("the duplicate gets the first answer");
-    assert_eq!(late, refused);
-    assert_eq!(
-        s.incidents[&id].status,
-        Status::Resolved,
-        "and changes nothing"
     );
 }
 
@@ -513,7 +462,7 @@ fn same_log_gives_same_state() {
 }
 
 fn global_op(regions: &[&str]) -> Op {
-    Op::DeclareGlobal(crate::domain::DeclareGlobal {
+    Op::DeclareGlobal(crate::domain::incident::DeclareGlobal {
         title: "card network outage".into(),
         severity: Severity::Sev1,
         service: "payments".into(),
@@ -524,7 +473,7 @@ fn global_op(regions: &[&str]) -> Op {
 }
 
 fn link(id: &str, region: &str, child: &str) -> Op {
-    Op::LinkChild(crate::domain::LinkChild {
+    Op::LinkChild(crate::domain::incident::LinkChild {
         id: id.into(),
         region: region.into(),
         child_id: child.into(),
@@ -557,11 +506,13 @@ fn a_global_incident_records_its_regions_and_links_each_child_once() {
     assert_eq!(eu.incident_id.as_deref(), Some("eu-west-000007"));
     assert_eq!(a.events[0].kind, EventKind::ChildLinked);
 
+    // (A retried link with the same request id gets the first answer: the store's rule,
+    // `store::tests::leader_steps_replayed_by_a_new_leader_get_their_first_answer`.)
     let before = s.clone();
-    let again = s
-        .run(&cmd("l1", 3, link(&g.id, "eu-west", "eu-west-000007")), 3)
-        .expect("same request id");
-    assert_eq!(again, a, "a retried link returns the first answer");
+    let same = s
+        .run(&cmd("l1b", 3, link(&g.id, "eu-west", "eu-west-000007")), 3)
+        .expect_err("linked once");
+    assert!(same.to_string().contains("already linked"), "{same}");
     assert_eq!(s, before);
     let other = s
         .run(&cmd("l2", 4, link(&g.id, "eu-west", "eu-west-000009")), 4)
@@ -620,7 +571,7 @@ fn a_restricted_note_is_recorded_as_restricted() {
 }
 
 fn escalate_op(id: &str, tier: u32) -> Op {
-    Op::Escalate(crate::domain::Escalate {
+    Op::Escalate(crate::domain::incident::Escalate {
         id: id.into(),
         tier,
         reason: "not acknowledged within its sev1 SLA".into(),
@@ -632,7 +583,7 @@ fn escalate_op(id: &str, tier: u32) -> Op {
 fn sla_deadlines_come_from_the_command_and_tiers_follow_missed_deadlines() {
     let mut s = MemState::default();
     let mut d = declare_fields();
-    d.sla = crate::domain::SlaTargets {
+    d.sla = crate::domain::incident::SlaTargets {
         acknowledge_ns: 2_000_000_000,
         mitigate_ns: 60_000_000_000,
         resolve_ns: 0,
@@ -675,13 +626,9 @@ fn each_escalation_step_applies_once_and_in_order() {
     assert_eq!(a.incident.escalation_tier, 2);
     assert_eq!(a.events[0].kind, EventKind::Escalated);
     let after = s.clone();
-    // A new leader proposing the same step (same request id) changes nothing.
-    let again = s
-        .run(&cmd(&format!("{id}/escalate/2"), 6, escalate_op(&id, 2)), 6)
-        .expect("replayed");
-    assert_eq!(again, a);
-    assert_eq!(s, after);
-    // The same tier under another request id, or skipping a tier, is refused.
+    // (A new leader proposing the same step under the same request id gets the first answer:
+    // the store's rule, tested in `store::tests`.) The same tier under another request id,
+    // or skipping a tier, is refused.
     assert!(matches!(
         s.run(&cmd("x", 7, escalate_op(&id, 2)), 7),
         Err(DomainError::Precondition { .. })
@@ -775,7 +722,9 @@ fn a_severity_change_needs_a_reason_and_a_classifier_changes_only_severity() {
 
 #[test]
 fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
-    use crate::domain::{Audience, Channel, ChannelFormat, DeliveryState, RecordDelivery};
+    use crate::domain::incident::{
+        Audience, Channel, ChannelFormat, DeliveryState, RecordDelivery,
+    };
     let channel = |name: &str, audience| Channel {
         name: name.into(),
         url: format!("http://127.0.0.1:1/{name}"),
@@ -796,7 +745,7 @@ fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
         .expect("declare")
         .incident
         .id;
-    let page = Op::Escalate(crate::domain::Escalate {
+    let page = Op::Escalate(crate::domain::incident::Escalate {
         channels: channels.clone(),
         ..match escalate_op(&id, 2) {
             Op::Escalate(e) => e,
@@ -838,8 +787,8 @@ fn the_outbox_gets_one_entry_per_channel_and_settles_each_once() {
 
 #[path = "warroom_tests.rs"]
 mod warroom;
-fn breach(id: &str, clock: crate::domain::Clock, due: u64) -> Op {
-    Op::ClockBreach(crate::domain::ClockBreach {
+fn breach(id: &str, clock: crate::domain::incident::Clock, due: u64) -> Op {
+    Op::ClockBreach(crate::domain::incident::ClockBreach {
         id: id.to_owned(),
         clock,
         due,
@@ -865,8 +814,8 @@ fn closed_with_retention(s: &mut MemState, keep_ms: u64) -> String {
     id
 }
 
-fn rule(keep_ms: u64) -> crate::domain::RetentionRule {
-    crate::domain::RetentionRule {
+fn rule(keep_ms: u64) -> crate::domain::incident::RetentionRule {
+    crate::domain::incident::RetentionRule {
         severity: Severity::Sev2,
         jurisdiction: "US".into(),
         keep_ns: keep_ms * 1_000_000,
@@ -875,14 +824,14 @@ fn rule(keep_ms: u64) -> crate::domain::RetentionRule {
 }
 
 fn purge(id: &str, keep_ms: u64) -> Op {
-    Op::Purge(crate::domain::Purge {
+    Op::Purge(crate::domain::incident::Purge {
         id: id.to_owned(),
         rule: rule(keep_ms),
     })
 }
 
 fn hold(id: &str, on: bool) -> Op {
-    Op::SetLegalHold(crate::domain::SetLegalHold {
+    Op::SetLegalHold(crate::domain::incident::SetLegalHold {
         id: id.to_owned(),
         hold: on,
         reason: "matter 17".into(),
@@ -892,10 +841,10 @@ fn hold(id: &str, on: bool) -> Op {
 
 #[test]
 fn a_status_update_clock_breaches_once_per_slot_and_a_status_update_moves_it_on() {
-    use crate::domain::Clock;
+    use crate::domain::incident::Clock;
     let mut s = MemState::default();
     let mut d = declare_fields();
-    d.sla = crate::domain::SlaTargets {
+    d.sla = crate::domain::incident::SlaTargets {
         status_update_ns: 10_000_000_000,
         first_customer_notice_ns: 5_000_000_000,
         ..Default::default()
@@ -975,10 +924,10 @@ fn a_status_update_clock_breaches_once_per_slot_and_a_status_update_moves_it_on(
 
 #[test]
 fn a_customer_notification_meets_the_customer_notice_milestone() {
-    use crate::domain::{Audience, Channel, ChannelFormat, Clock};
+    use crate::domain::incident::{Audience, Channel, ChannelFormat, Clock};
     let mut s = MemState::default();
     let mut d = declare_fields();
-    d.sla = crate::domain::SlaTargets {
+    d.sla = crate::domain::incident::SlaTargets {
         first_customer_notice_ns: 5_000_000_000,
         ..Default::default()
     };
@@ -1015,10 +964,10 @@ fn a_customer_notification_meets_the_customer_notice_milestone() {
 
 #[test]
 fn standups_are_numbered_recorded_once_per_slot_remind_internally_and_stop_when_resolved() {
-    use crate::domain::{Audience, Channel, ChannelFormat, NotificationKind, Standup};
+    use crate::domain::incident::{Audience, Channel, ChannelFormat, NotificationKind, Standup};
     let mut s = MemState::default();
     let mut d = declare_fields();
-    d.sla = crate::domain::SlaTargets {
+    d.sla = crate::domain::incident::SlaTargets {
         standup_every_ns: 10_000_000_000,
         standup_time_box_ns: 5_000_000_000,
         ..Default::default()
@@ -1087,10 +1036,10 @@ fn standups_are_numbered_recorded_once_per_slot_remind_internally_and_stop_when_
 
 #[test]
 fn the_page_guard_folds_escalation_pages_beyond_its_limit_per_window() {
-    use crate::domain::{Audience, Channel, ChannelFormat, NotificationKind};
+    use crate::domain::incident::{Audience, Channel, ChannelFormat, NotificationKind};
     let mut s = MemState::default();
     let mut d = declare_fields();
-    d.sla = crate::domain::SlaTargets {
+    d.sla = crate::domain::incident::SlaTargets {
         max_pages: 1,
         page_window_ns: 60_000_000_000,
         ..Default::default()
@@ -1100,7 +1049,7 @@ fn the_page_guard_folds_escalation_pages_beyond_its_limit_per_window() {
         .expect("declare")
         .incident;
     let paging = |id: &str, tier| {
-        Op::Escalate(crate::domain::Escalate {
+        Op::Escalate(crate::domain::incident::Escalate {
             channels: vec![Channel {
                 name: "ops".into(),
                 url: "http://127.0.0.1:1/hook".into(),
@@ -1113,7 +1062,7 @@ fn the_page_guard_folds_escalation_pages_beyond_its_limit_per_window() {
             }
         })
     };
-    let pages = |inc: &crate::domain::Incident| {
+    let pages = |inc: &crate::domain::incident::Incident| {
         inc.notifications
             .iter()
             .filter(|n| n.kind == NotificationKind::Page)
@@ -1165,7 +1114,13 @@ fn a_purge_waits_for_retention_and_any_legal_hold_then_leaves_a_tombstone() {
     let released = s.run(&cmd("u", 21, hold(&id, false)), 8).expect("release");
     assert_eq!(released.events[0].kind, EventKind::LegalHoldReleased);
     assert!(released.incident.legal_hold.is_none());
-    s.run(&cmd("p3", 22, purge(&id, 10)), 9).expect("purge");
+    let purged = s
+        .run_reply(&cmd("p3", 22, purge(&id, 10)), 9)
+        .expect("purge");
+    assert!(
+        matches!(purged, IncidentReply::Purged(ref t) if t.id == id),
+        "{purged:?}"
+    );
     assert!(!s.incidents.contains_key(&id) && !s.timelines.contains_key(&id));
 
     let note = Op::Note(Note {

@@ -5,7 +5,39 @@
 //! late or repeated proposal records nothing.
 
 use super::apply::{changed, record};
-use super::{Clock, ClockBreach, DomainError, Effects, EventKind, Incident, Stamp, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, validate};
+use serde::{Deserialize, Serialize};
+
+/// The communication clocks tracked besides the SLA deadlines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Clock {
+    /// A status update (a note marked as one, or a status change) is due at the policy cadence.
+    StatusUpdate,
+    /// The first customer-audience notification is due within the policy milestone.
+    CustomerNotice,
+}
+
+impl Clock {
+    /// The name in request ids and messages (`status-update`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Clock::StatusUpdate => "status-update",
+            Clock::CustomerNotice => "customer-notice",
+        }
+    }
+}
+
+/// Record that a clock ran out (proposed by the leader's escalator with request id
+/// `<id>/breach/<clock>/<due>/v<version>`; apply records each slot once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClockBreach {
+    /// Which incident.
+    pub id: String,
+    /// Which clock.
+    pub clock: Clock,
+    /// The due time that passed (wall ns): names the slot.
+    pub due: u64,
+}
 
 /// Checks the fields of a breach record.
 pub fn check(c: &ClockBreach) -> Result<(), DomainError> {

@@ -4,12 +4,67 @@ use std::collections::BTreeSet;
 
 use super::apply::{author_or_unknown, record};
 use super::{
-    ChildLink, Deadlines, Declare, DeclareGlobal, DomainError, Effects, EventKind, Incident,
-    SlaTargets, Stamp, Status, validate,
+    ChildLink, Deadlines, DomainError, Effects, EventKind, Incident, Severity, SlaTargets, Stamp,
+    Status, validate,
 };
+use crate::domain::GLOBAL_GROUP;
+use serde::{Deserialize, Serialize};
 
-/// The id prefix of global incidents (and the name of the global group).
-pub const GLOBAL_PREFIX: &str = "global";
+/// Declare a new incident in `region`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Declare {
+    /// Home region; becomes the prefix of the id.
+    pub region: String,
+    /// See [`Incident::title`].
+    pub title: String,
+    /// See [`Incident::severity`].
+    pub severity: Severity,
+    /// See [`Incident::service`].
+    pub service: String,
+    /// Empty means the author commands.
+    pub commander: String,
+    /// Who declares.
+    pub author: String,
+    /// Set on a global incident's child: the global incident's id.
+    #[serde(default)]
+    pub parent_id: String,
+    /// RESTRICTED: see [`Incident::details`].
+    #[serde(default)]
+    pub details: String,
+    /// RESTRICTED: see [`Incident::customer_ids`].
+    #[serde(default)]
+    pub customer_ids: Vec<String>,
+    /// SLA targets of its severity, resolved by the proposing node from the policy.
+    #[serde(default)]
+    pub sla: SlaTargets,
+    /// Channels to notify, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
+    /// The severity policy version `sla` came from, copied by the proposing node.
+    #[serde(default)]
+    pub policy_version: u64,
+    /// When the policy's impact x exposure matrix chose the severity: which cell, for the
+    /// timeline (`policy v3 matrix: outage x all-customers`); empty when a person chose it.
+    #[serde(default)]
+    pub classified_by: String,
+}
+
+/// Declare a global incident over `regions`; it gets the id `global-<sequence>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeclareGlobal {
+    /// See [`Incident::title`].
+    pub title: String,
+    /// See [`Incident::severity`].
+    pub severity: Severity,
+    /// See [`Incident::service`].
+    pub service: String,
+    /// Empty means the author commands.
+    pub commander: String,
+    /// Who declares.
+    pub author: String,
+    /// Affected regions, each of which gets a child incident.
+    pub regions: Vec<String>,
+}
 
 /// Checks the fields of a declare request.
 pub fn check(d: &Declare) -> Result<(), DomainError> {
@@ -46,7 +101,7 @@ pub fn check_global(d: &DeclareGlobal) -> Result<(), DomainError> {
     let mut seen = BTreeSet::new();
     for r in &d.regions {
         let well_formed = !r.is_empty()
-            && r != GLOBAL_PREFIX
+            && r != GLOBAL_GROUP
             && r.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !well_formed {
@@ -169,7 +224,7 @@ pub(super) fn apply_global(
     sequence: u64,
 ) -> Result<Effects, DomainError> {
     let as_regional = Declare {
-        region: GLOBAL_PREFIX.to_owned(),
+        region: GLOBAL_GROUP.to_owned(),
         title: d.title.clone(),
         severity: d.severity,
         service: d.service.clone(),

@@ -3,7 +3,22 @@
 //! applied once even when leaders change at the deadline.
 
 use super::apply::{changed, record};
-use super::{DomainError, Effects, Escalate, EventKind, Incident, Stamp, Status, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, Status, validate};
+use serde::{Deserialize, Serialize};
+
+/// Move incident `id` to escalation `tier` (exactly one above its current tier).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Escalate {
+    /// Which incident.
+    pub id: String,
+    /// The new tier.
+    pub tier: u32,
+    /// Why, e.g. "not acknowledged within 2s".
+    pub reason: String,
+    /// Channels to page, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
+}
 
 /// Checks the fields of an escalate request.
 pub fn check(e: &Escalate) -> Result<(), DomainError> {

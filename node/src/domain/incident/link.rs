@@ -2,7 +2,19 @@
 //! the same child again changes nothing; a different child for a linked region is refused.
 
 use super::apply::record;
-use super::{DomainError, Effects, EventKind, Incident, LinkChild, Stamp, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, validate};
+use serde::{Deserialize, Serialize};
+
+/// Link a global incident's child.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkChild {
+    /// The global incident.
+    pub id: String,
+    /// The child's region.
+    pub region: String,
+    /// The child incident.
+    pub child_id: String,
+}
 
 /// Checks the fields of a link request.
 pub fn check(l: &LinkChild) -> Result<(), DomainError> {

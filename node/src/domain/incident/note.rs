@@ -1,7 +1,25 @@
 //! Note: append free text to an incident's timeline. The one change a closed incident accepts.
 
 use super::apply::{author_or_unknown, record};
-use super::{DomainError, Effects, EventKind, Incident, Note, Stamp, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, validate};
+use serde::{Deserialize, Serialize};
+
+/// Append a note to an incident's timeline. Allowed on closed incidents (annotations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    /// Which incident.
+    pub id: String,
+    /// Who writes.
+    pub author: String,
+    /// The note.
+    pub text: String,
+    /// Restricted note: kept in the home jurisdiction, withheld from other readers.
+    #[serde(default)]
+    pub restricted: bool,
+    /// A status update: it moves the status-update clock on.
+    #[serde(default)]
+    pub status_update: bool,
+}
 
 /// Checks the fields of a note request.
 pub fn check(n: &Note) -> Result<(), DomainError> {

@@ -4,7 +4,7 @@
 
 use minijinja::{Environment, context};
 
-use crate::domain::{Audience, ChannelFormat, Incident, Notification, NotificationKind};
+use super::{Audience, ChannelFormat, Incident, Notification, NotificationKind};
 
 /// Responders' wording: severity, id, title, status and the event text.
 const INTERNAL: &str = "[{{ severity|upper }}] {{ id }} {{ title }} ({{ status }}): {{ text }}";
@@ -19,8 +19,8 @@ const CUSTOMER: &str = "{% if kind == 'declared' %}We are investigating an issue
 /// The customer-facing phrase for an incident of `service` now in `status`, in the words of the
 /// customer notifications (the public status page shows it): a triggered incident reads like
 /// its first notice, later ones like the status update of that status.
-pub fn customer_phrase(service: &str, status: crate::domain::Status) -> Result<String, String> {
-    let kind = if status == crate::domain::Status::Triggered {
+pub fn customer_phrase(service: &str, status: super::Status) -> Result<String, String> {
+    let kind = if status == super::Status::Triggered {
         "declared"
     } else {
         "status_update"

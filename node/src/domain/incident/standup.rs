@@ -6,7 +6,22 @@
 //! resolved.
 
 use super::apply::{changed, record};
-use super::{DomainError, Effects, EventKind, Incident, Stamp, Standup, validate};
+use super::{DomainError, Effects, EventKind, Incident, Stamp, validate};
+use serde::{Deserialize, Serialize};
+
+/// Standup number `n` of incident `id`, due at `due` (request id `<id>/standup/<n>/v<version>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Standup {
+    /// Which incident.
+    pub id: String,
+    /// Its number, from 1.
+    pub n: u32,
+    /// When it was due (wall ns).
+    pub due: u64,
+    /// Channels for the reminder (internal ones are used), from the proposing node.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
+}
 
 /// Checks the fields of a standup record.
 pub fn check(s: &Standup) -> Result<(), DomainError> {

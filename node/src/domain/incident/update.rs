@@ -2,7 +2,65 @@
 //! one timeline event naming who, what and why.
 
 use super::apply::{author_or_unknown, record};
-use super::{DomainError, Effects, EventKind, Incident, Stamp, Update, validate};
+use super::{DomainError, Effects, EventKind, Incident, Severity, Stamp, Status, validate};
+use serde::{Deserialize, Serialize};
+
+/// Change fields of an incident. Only the `Some` fields change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    /// Which incident.
+    pub id: String,
+    /// New title.
+    pub title: Option<String>,
+    /// New severity (a manual reclassification).
+    pub severity: Option<Severity>,
+    /// New status; must be a legal transition.
+    pub status: Option<Status>,
+    /// New commander (hand-over).
+    pub commander: Option<String>,
+    /// Why; mandatory, recorded in every timeline event the update makes.
+    pub reason: String,
+    /// Who.
+    pub author: String,
+    /// Set when an automated classifier (this name) proposes the severity: then only the
+    /// severity may change, and only while no person has set it by hand.
+    #[serde(default)]
+    pub classifier: String,
+    /// Channels to send a status update to, from the proposing node's configuration.
+    #[serde(default)]
+    pub channels: Vec<super::Channel>,
+    /// Roles to assign or hand over: (role, person).
+    #[serde(default)]
+    pub roles: Vec<(String, String)>,
+    /// Retention rules of the incident's jurisdiction, one per severity, from the proposing
+    /// node's configuration; set when the update closes the incident (apply picks the rule of
+    /// the severity it closes at).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retention: Vec<super::RetentionRule>,
+}
+
+impl Update {
+    /// What the update changes, for the audit log (no free text): `status=resolved`, `title`.
+    pub(super) fn changes(&self) -> Vec<String> {
+        let mut changed = Vec::new();
+        if let Some(s) = self.status {
+            changed.push(format!("status={s}"));
+        }
+        if let Some(s) = self.severity {
+            changed.push(format!("severity={s}"));
+        }
+        if self.title.is_some() {
+            changed.push("title".to_owned());
+        }
+        if let Some(c) = &self.commander {
+            changed.push(format!("commander={c}"));
+        }
+        for (role, person) in &self.roles {
+            changed.push(format!("{role}={person}"));
+        }
+        changed
+    }
+}
 
 /// Checks the fields of an update request, independent of the incident's state.
 pub fn check(u: &Update) -> Result<(), DomainError> {

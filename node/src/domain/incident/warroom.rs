@@ -154,6 +154,29 @@ pub enum WarRoomEdit {
     },
 }
 
+impl WarRoomEdit {
+    /// What the edit does, for the audit log (no free text): `status posted`, `A2 state=done`.
+    pub(super) fn summary(&self) -> String {
+        match self {
+            WarRoomEdit::PostStatus { .. } => "status posted".to_owned(),
+            WarRoomEdit::AddAction { owner, .. } => format!("action added for {owner}"),
+            WarRoomEdit::ChangeAction {
+                action,
+                state,
+                owner,
+            } => {
+                let state = state.map(|s| format!(" state={s}")).unwrap_or_default();
+                let owner = owner
+                    .as_ref()
+                    .map(|o| format!(" owner={o}"))
+                    .unwrap_or_default();
+                format!("{action}{state}{owner}")
+            }
+            WarRoomEdit::Decide { .. } => "decision recorded".to_owned(),
+        }
+    }
+}
+
 /// Longest due time an action may be given: 30 days.
 pub const MAX_DUE_IN_S: u64 = 30 * 24 * 3600;
 

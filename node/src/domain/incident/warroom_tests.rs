@@ -1,7 +1,8 @@
 //! Apply unit tests of the war room (a child of `apply_tests`, sharing its in-memory state).
 
 use super::*;
-use crate::domain::{ActionState, WarRoomChange, WarRoomEdit};
+use crate::domain::incident::{ActionState, WarRoomChange, WarRoomEdit};
+use crate::domain::validate;
 
 fn change(id: &str, edit: WarRoomEdit) -> Op {
     Op::WarRoom(WarRoomChange {
@@ -317,15 +318,4 @@ fn a_closed_incident_refuses_every_war_room_change() {
         );
         assert_eq!(s, before);
     }
-}
-
-#[test]
-fn a_repeated_war_room_request_is_applied_once() {
-    let mut s = MemState::default();
-    let id = declared(&mut s);
-    let op = add_action(&id, "roll back", "bob", 0);
-    let first = s.run(&cmd("a1", 10, op.clone()), 2).expect("A1");
-    let again = s.run(&cmd("a1", 11, op), 3).expect("same answer");
-    assert_eq!(first, again);
-    assert_eq!(s.incidents[&id].war_room.actions.len(), 1);
 }

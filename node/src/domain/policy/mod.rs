@@ -1,23 +1,27 @@
-//! The severity policy on the node: its versions stored in the global group (`state`), the
-//! node's current copy (kept in the security [`crate::security::policy::Policy`] view and
-//! refreshed by the same sync task as role bindings), and `icc.v1.PolicyService` (`service`).
+//! The severity policy aggregate: versions of the policy document (levels, SLA targets,
+//! communication clocks, the impact x exposure matrix, escalation tiers), kept in the global
+//! group. Version 0 is the built-in default with the cluster file's `[[sla]]` targets; it is
+//! never stored.
 //!
-//! The document format and its validation live in `icc_proto::policy`, shared with the CLI.
-//! Apply never reads the node's copy: the proposing node copies the targets and the version
+//! The document format and its validation are `icc_proto::policy`, shared with the CLI. Incident
+//! apply never reads a policy: the proposing node copies its severity's targets and the version
 //! into each Declare.
 
-pub mod service;
-pub mod state;
+use std::io;
 
 use icc_proto::policy::{SeverityPolicy, to_yaml};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Severity, SlaTargets, Stamp};
+use super::incident::{Severity, SlaTargets};
+use super::{Aggregate, Audited, DomainError, Stamp};
+
+/// Largest policy document accepted.
+pub(crate) const MAX_POLICY_BYTES: usize = 64 * 1024;
 
 /// One applied version, as stored (the document, not the parsed form: it keeps comments, and
 /// parsing it is deterministic).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PolicyRecord {
+pub(crate) struct PolicyRecord {
     /// 1, 2, ... (0 is the built-in default, never stored).
     pub version: u64,
     /// The YAML document.
@@ -34,7 +38,7 @@ pub struct PolicyRecord {
 
 /// A policy version with its parsed form: what decisions on this node use.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Versioned {
+pub(crate) struct Versioned {
     /// The stored record (for version 0: author "cluster file", the document rendered).
     pub record: PolicyRecord,
     /// The validated policy.
@@ -80,4 +84,85 @@ impl Versioned {
             None => SlaTargets::default(),
         }
     }
+}
+
+/// A change to the severity policy (global group only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum PolicyOp {
+    /// Store the next version of the policy.
+    Apply {
+        /// The YAML document (validated before proposing and again in apply).
+        yaml: String,
+        /// Why it changes.
+        reason: String,
+        /// Who asked.
+        by: String,
+    },
+}
+
+impl Aggregate for PolicyOp {
+    /// The version the command stored.
+    type Reply = PolicyRecord;
+
+    fn check(&self) -> Result<(), DomainError> {
+        let PolicyOp::Apply { yaml, reason, .. } = self;
+        if reason.trim().is_empty() {
+            return Err(DomainError::invalid(
+                "reason",
+                "required (why the policy changes)",
+            ));
+        }
+        if yaml.len() > MAX_POLICY_BYTES {
+            return Err(DomainError::invalid(
+                "yaml",
+                format!("at most {MAX_POLICY_BYTES} bytes"),
+            ));
+        }
+        icc_proto::policy::parse(yaml).map(|_| ()).map_err(|errs| {
+            let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
+            DomainError::invalid_message(&lines.join("\n"), "yaml")
+        })
+    }
+
+    fn global_only(&self) -> bool {
+        true
+    }
+
+    fn audit(&self, _reply: &PolicyRecord) -> Audited {
+        let PolicyOp::Apply { by, .. } = self;
+        Audited {
+            author: by.clone(),
+            action: self.describe(),
+            incident_id: String::new(),
+        }
+    }
+
+    /// No free text: the reason is kept with the version itself.
+    fn describe(&self) -> String {
+        "policy apply".to_owned()
+    }
+}
+
+/// What apply reads: the latest stored version (0 when none was applied).
+pub(crate) trait PolicyView {
+    /// The latest stored version number.
+    fn head(&self) -> io::Result<u64>;
+}
+
+/// Decides `op`: the next version, stamped with the command.
+pub(crate) fn apply(
+    view: &impl PolicyView,
+    op: &PolicyOp,
+    stamp: Stamp,
+    request_id: &str,
+) -> io::Result<PolicyRecord> {
+    let PolicyOp::Apply { yaml, reason, by } = op;
+    Ok(PolicyRecord {
+        version: view.head()? + 1,
+        yaml: yaml.clone(),
+        author: by.clone(),
+        reason: reason.clone(),
+        at: stamp,
+        request_id: request_id.to_owned(),
+    })
 }

@@ -1,12 +1,17 @@
-//! The replicated security model: roles, their permissions, role bindings scoped to regions,
-//! token records, and the commands that change them. Pure: no storage, no clock (times come
-//! from the command's HLC stamp), so every replica of the global group applies them alike.
+//! Role-based access: who may do what where. Roles and the permissions they grant, role
+//! bindings scoped to regions, bearer-token records (hashes only), the principals a request can
+//! act for, and the commands that change bindings and tokens (global group only). Pure: times
+//! come from the command's HLC stamp, so every replica of the global group applies them alike.
+
+mod apply;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Stamp;
+use super::{Aggregate, Audited, DomainError, Stamp};
+
+pub(crate) use apply::{RbacChange, RbacView, apply};
 
 /// What a caller may do. Each RPC needs one permission on one scope (a region, or `global`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -189,9 +194,39 @@ impl TokenRecord {
     }
 }
 
-/// A change to the security state (global group only).
+/// An authenticated caller, as authorization sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A node of this cluster (node certificate); acts with full rights for internal work.
+    Node(u64),
+    /// A person or service (client certificate or bearer token).
+    User(String),
+    /// The node runs `--insecure-plaintext`: nobody is authenticated and nothing is checked.
+    Unchecked,
+}
+
+impl Principal {
+    /// The identity as written in logs, messages and the `icc-caller` metadata.
+    pub fn name(&self) -> String {
+        match self {
+            Principal::Node(id) => icc_proto::security::node_identity(*id),
+            Principal::User(n) => n.clone(),
+            Principal::Unchecked => "unauthenticated".to_owned(),
+        }
+    }
+
+    /// The principal an `icc-caller` value names.
+    pub fn from_name(name: &str) -> Self {
+        match icc_proto::security::node_id_of(name) {
+            Some(id) => Principal::Node(id),
+            None => Principal::User(name.to_owned()),
+        }
+    }
+}
+
+/// A change to role bindings or tokens (global group only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SecurityOp {
+pub(crate) enum RbacOp {
     /// Give `identity` `role` on `regions` (replaces an existing binding of the same role).
     Bind {
         /// Who.
@@ -228,50 +263,88 @@ pub enum SecurityOp {
         /// Who asked.
         by: String,
     },
-    /// Store the next version of the severity policy (`crate::severity`).
-    ApplyPolicy {
-        /// The YAML document (validated by [`SecurityOp::check`] before proposing and in apply).
-        yaml: String,
-        /// Why it changes.
-        reason: String,
-        /// Who asked.
-        by: String,
-    },
-    /// Keep the record of a finished failover drill (`crate::drill`).
-    RecordDrill {
-        /// What the drill measured.
-        record: crate::drill::DrillRecord,
-        /// Who ran it.
-        by: String,
-    },
-    /// Claim a scheduled drill's slot before running it (`crate::drill_schedule`): stored only
-    /// if the slot has no claim yet, so a slot is run by one node at most, once.
-    ClaimDrillSlot {
-        /// The slot and the claimant.
-        claim: crate::drill_schedule::SlotClaim,
-        /// The scheduler's identity.
-        by: String,
+}
+
+/// The answer to an accepted binding or token change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum RbacReply {
+    /// The binding was made or removed, or the token revoked.
+    Changed,
+    /// A token hash was stored: this one. A retried request (same request id) compares it with
+    /// the hash of the token it would hand out, which differs, and tells the caller to create
+    /// another token instead of handing out one that does not work.
+    TokenStored {
+        /// Hex SHA-256 of the stored token.
+        hash: String,
     },
 }
 
-impl SecurityOp {
-    /// Who asked, for the audit log.
-    pub fn actor(&self) -> &str {
+impl Aggregate for RbacOp {
+    type Reply = RbacReply;
+
+    fn check(&self) -> Result<(), DomainError> {
+        let ident = |i: &str| {
+            icc_proto::security::check_client_identity(i)
+                .map_err(|m| DomainError::invalid_message(&m, "identity"))
+        };
         match self {
-            SecurityOp::Bind { by, .. }
-            | SecurityOp::Unbind { by, .. }
-            | SecurityOp::CreateToken { by, .. }
-            | SecurityOp::RevokeToken { by, .. }
-            | SecurityOp::ApplyPolicy { by, .. }
-            | SecurityOp::RecordDrill { by, .. }
-            | SecurityOp::ClaimDrillSlot { by, .. } => by,
+            RbacOp::Bind {
+                identity, regions, ..
+            } => {
+                ident(identity)?;
+                if regions.iter().any(|r| r.trim().is_empty()) {
+                    return Err(DomainError::invalid(
+                        "regions",
+                        "must not contain an empty name",
+                    ));
+                }
+                Ok(())
+            }
+            RbacOp::Unbind { identity, .. } => ident(identity),
+            RbacOp::CreateToken { identity, hash, .. } => {
+                ident(identity)?;
+                if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(DomainError::invalid(
+                        "hash",
+                        "must be 64 hex digits (SHA-256)",
+                    ));
+                }
+                Ok(())
+            }
+            RbacOp::RevokeToken { id, .. } => {
+                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(DomainError::invalid(
+                        "id",
+                        "must be the 12-hex-digit token id `icc rbac token list` shows",
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
-    /// What happened, for the audit log (never the token).
-    pub fn describe(&self) -> String {
+    fn global_only(&self) -> bool {
+        true
+    }
+
+    fn audit(&self, _reply: &RbacReply) -> Audited {
+        let by = match self {
+            RbacOp::Bind { by, .. }
+            | RbacOp::Unbind { by, .. }
+            | RbacOp::CreateToken { by, .. }
+            | RbacOp::RevokeToken { by, .. } => by,
+        };
+        Audited {
+            author: by.clone(),
+            action: self.describe(),
+            incident_id: String::new(),
+        }
+    }
+
+    /// What happened, never the token.
+    fn describe(&self) -> String {
         match self {
-            SecurityOp::Bind {
+            RbacOp::Bind {
                 identity,
                 role,
                 regions,
@@ -284,81 +357,14 @@ impl SecurityOp {
                 };
                 format!("rbac bind {identity} {role} on {scope}")
             }
-            SecurityOp::Unbind { identity, role, .. } => format!("rbac unbind {identity} {role}"),
-            SecurityOp::CreateToken { identity, hash, .. } => {
+            RbacOp::Unbind { identity, role, .. } => format!("rbac unbind {identity} {role}"),
+            RbacOp::CreateToken { identity, hash, .. } => {
                 format!(
                     "rbac token create {} for {identity}",
                     hash.get(..12).unwrap_or(hash)
                 )
             }
-            SecurityOp::RevokeToken { id, .. } => format!("rbac token revoke {id}"),
-            // No free text in the audit log: the reason is kept with the version itself.
-            SecurityOp::ApplyPolicy { .. } => "policy apply".to_owned(),
-            SecurityOp::RecordDrill { record, .. } => format!(
-                "drill {} {} {} {}",
-                record.id,
-                record.region,
-                record.mode,
-                if record.passed { "passed" } else { "failed" }
-            ),
-            SecurityOp::ClaimDrillSlot { claim, .. } => {
-                format!("drill claim {} by node {}", claim.slot, claim.claimant)
-            }
+            RbacOp::RevokeToken { id, .. } => format!("rbac token revoke {id}"),
         }
-    }
-
-    /// Field checks, independent of state; "<field>: <rule>".
-    pub fn check(&self) -> Result<(), String> {
-        let ident = |i: &str| icc_proto::security::check_client_identity(i);
-        match self {
-            SecurityOp::Bind {
-                identity, regions, ..
-            } => {
-                ident(identity)?;
-                if regions.iter().any(|r| r.trim().is_empty()) {
-                    return Err("regions: must not contain an empty name".into());
-                }
-                Ok(())
-            }
-            SecurityOp::Unbind { identity, .. } => ident(identity),
-            SecurityOp::CreateToken { identity, hash, .. } => {
-                ident(identity)?;
-                if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err("hash: must be 64 hex digits (SHA-256)".into());
-                }
-                Ok(())
-            }
-            SecurityOp::RevokeToken { id, .. } => {
-                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-                    return Err(
-                        "id: must be the 12-hex-digit token id `icc rbac token list` shows".into(),
-                    );
-                }
-                Ok(())
-            }
-            SecurityOp::ApplyPolicy { yaml, reason, .. } => {
-                if reason.trim().is_empty() {
-                    return Err("reason: required (why the policy changes)".into());
-                }
-                if yaml.len() > MAX_POLICY_BYTES {
-                    return Err(format!("yaml: at most {MAX_POLICY_BYTES} bytes"));
-                }
-                icc_proto::policy::parse(yaml).map(|_| ()).map_err(|errs| {
-                    let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
-                    lines.join("\n")
-                })
-            }
-            SecurityOp::RecordDrill { record, .. } => record.check(),
-            SecurityOp::ClaimDrillSlot { claim, .. } => claim.check(),
-        }
-    }
-}
-
-/// Largest policy document accepted.
-pub const MAX_POLICY_BYTES: usize = 64 * 1024;
-
-impl fmt::Display for SecurityOp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.describe())
     }
 }

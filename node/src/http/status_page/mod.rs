@@ -7,7 +7,7 @@
 //! node's region (so the answering node redacts and access-logs as for any such reader). A
 //! region that does not answer in time is shown as unavailable. Never writes anything.
 
-pub mod render;
+pub(crate) mod render;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,10 +18,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use icc_proto::v1 as pb;
+use icc_proto::v1::incident_service_client::IncidentServiceClient;
 use tokio::net::TcpListener;
 
-use crate::domain::GLOBAL_PREFIX;
-use crate::services::{Hops, NodeCtx, convert};
+use crate::api::convert;
+use crate::cluster::{Hops, NodeCtx, until_stopping};
+use crate::domain::GLOBAL_GROUP;
 use render::{Page, PublicIncident, RegionStatus};
 
 /// How long the page waits for another region's answer.
@@ -56,7 +58,7 @@ impl PageSource {
 }
 
 /// Serves the page on `listener` until the node stops.
-pub async fn serve(ctx: Arc<NodeCtx>, listener: TcpListener) {
+pub(crate) async fn serve(ctx: Arc<NodeCtx>, listener: TcpListener) {
     let stopping = ctx.stopping.clone();
     let source = Arc::new(PageSource {
         ctx,
@@ -66,7 +68,7 @@ pub async fn serve(ctx: Arc<NodeCtx>, listener: TcpListener) {
         .route("/", get(html))
         .route("/status.json", get(json))
         .with_state(source);
-    let shutdown = crate::services::until_stopping(stopping);
+    let shutdown = until_stopping(stopping);
     if let Err(e) = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
@@ -101,7 +103,7 @@ async fn page(ctx: &NodeCtx) -> Page {
         .regions
         .iter()
         .map(|r| r.name.clone())
-        .filter(|r| r != GLOBAL_PREFIX);
+        .filter(|r| r != GLOBAL_GROUP);
     let regions = futures::future::join_all(regions.map(|region| async move {
         let incidents = match ctx.groups.get(&region) {
             Some(_) => local(ctx, &region, now_ns),
@@ -134,7 +136,7 @@ async fn page(ctx: &NodeCtx) -> Page {
 fn local(ctx: &NodeCtx, region: &str, now_ns: u64) -> Option<Vec<PublicIncident>> {
     let group = ctx.groups.get(region)?;
     group.local_read_allowed(ctx.id).ok()?;
-    match group.state.incidents() {
+    match group.store.incidents() {
         Ok(all) => Some(
             all.iter()
                 .filter_map(|i| PublicIncident::of_incident(region, i, now_ns))
@@ -173,7 +175,7 @@ async fn list_all(
     addr: &str,
     region: &str,
 ) -> Result<Vec<pb::Incident>, tonic::Status> {
-    let mut client = ctx.peers.incidents(addr)?;
+    let mut client = IncidentServiceClient::new(ctx.peers.channel(addr)?);
     let mut all = Vec::new();
     let mut token = String::new();
     loop {
@@ -211,7 +213,7 @@ fn public_of_wire(region: &str, i: &pb::Incident, now_ns: u64) -> Option<PublicI
 }
 
 /// Binds the status page's address (at start, so a taken port fails the start, not later).
-pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
+pub(crate) async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     use anyhow::Context;
     TcpListener::bind(addr)
         .await

@@ -5,7 +5,7 @@
 use minijinja::{Environment, context};
 use serde::Serialize;
 
-use crate::domain::{Incident, Severity, Status};
+use crate::domain::incident::{Incident, Severity, Status, notify};
 
 /// One incident as the public sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,7 +32,7 @@ pub const RECENT_NS: u64 = 24 * 3600 * 1_000_000_000;
 impl PublicIncident {
     /// The public view of an incident; `None` when it is not shown (resolved or closed more than
     /// [`RECENT_NS`] before `now_ns`).
-    pub fn of(
+    pub(crate) fn of(
         region: &str,
         service: &str,
         severity: Severity,
@@ -45,7 +45,7 @@ impl PublicIncident {
         if resolved && now_ns.saturating_sub(updated_ns) > RECENT_NS {
             return None;
         }
-        let status = crate::notify::customer_phrase(service, status)
+        let status = notify::customer_phrase(service, status)
             .unwrap_or_else(|e| format!("status unavailable ({e})"));
         Some(Self {
             region: region.to_owned(),
@@ -59,7 +59,7 @@ impl PublicIncident {
     }
 
     /// The public view of a domain incident (see [`PublicIncident::of`]).
-    pub fn of_incident(region: &str, i: &Incident, now_ns: u64) -> Option<Self> {
+    pub(crate) fn of_incident(region: &str, i: &Incident, now_ns: u64) -> Option<Self> {
         Self::of(
             region,
             &i.service,
@@ -101,13 +101,13 @@ pub const CONSISTENCY: &str = "local: each region as last applied by the node th
 may lag the leader by a moment";
 
 /// The page as JSON (`/status.json`).
-pub fn json(page: &Page) -> String {
+pub(crate) fn json(page: &Page) -> String {
     serde_json::to_string_pretty(page)
         .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string())
 }
 
 /// The page as HTML (`/`). Autoescaped: a template named `.html` escapes every value.
-pub fn html(page: &Page) -> Result<String, String> {
+pub(crate) fn html(page: &Page) -> Result<String, String> {
     let mut env = Environment::new();
     env.add_template("status.html", HTML)
         .map_err(|e| format!("template: {e}"))?;

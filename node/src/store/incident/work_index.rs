@@ -17,13 +17,10 @@ use std::io;
 
 use rocksdb::{DB, Direction, IteratorMode, ReadOptions, WriteBatch};
 
-use super::db::{cf, io_err};
-use super::keys::{CF_SM, GroupKeys, prefix_end};
-use super::pending::PendingWrites;
-use crate::domain::{DeliveryState, Incident};
-
-/// Present once the group's work indexes are complete.
-const MARKER: &[u8] = b"work_index_v3";
+use crate::domain::incident::{DeliveryState, Incident};
+use crate::store::batch::PendingWrites;
+use crate::store::db::{cf, io_err};
+use crate::store::keys::{CF_SM, GroupKeys, prefix_end};
 
 /// Whether `incident` has a notification the outbox still has to deliver.
 fn has_pending_notification(incident: &Incident) -> bool {
@@ -42,7 +39,7 @@ fn purge_at(incident: &Incident) -> Option<u64> {
 }
 
 /// Adds the index changes for `incident`'s new state to an apply call's writes.
-pub fn update(
+pub(crate) fn update(
     pending: &mut PendingWrites<'_>,
     keys: &GroupKeys,
     incident: &Incident,
@@ -60,10 +57,7 @@ pub fn update(
     } else {
         pending.delete(keys.outbox(&incident.id));
     }
-    let old = pending
-        .get(&keys.due_of(&incident.id))?
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-        .map(u64::from_be_bytes);
+    let old = pending.get_u64(&keys.due_of(&incident.id))?;
     let new = incident.next_escalation_at();
     if old == new {
         return Ok(());
@@ -82,7 +76,7 @@ pub fn update(
 }
 
 /// Removes every index entry of a purged `incident`.
-pub fn forget(
+pub(crate) fn forget(
     pending: &mut PendingWrites<'_>,
     keys: &GroupKeys,
     incident: &Incident,
@@ -91,10 +85,7 @@ pub fn forget(
     if let Some(r) = &incident.retention {
         pending.delete(keys.purge_due(r.expires_at_ns, &incident.id));
     }
-    let old = pending
-        .get(&keys.due_of(&incident.id))?
-        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok())
-        .map(u64::from_be_bytes);
+    let old = pending.get_u64(&keys.due_of(&incident.id))?;
     if let Some(at) = old {
         pending.delete(keys.due(at, &incident.id));
     }
@@ -103,18 +94,18 @@ pub fn forget(
 }
 
 /// Ids of the closed incidents whose retention ended before `now_ns`, earliest first.
-pub fn purge_due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<String>> {
+pub(crate) fn purge_due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<String>> {
     ids_under(db, &keys.purges_due(), keys.purge_due(now_ns, ""), 8)
 }
 
 /// Ids of the incidents whose next escalation fell due before `now_ns`, earliest first.
-pub fn due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<String>> {
+pub(crate) fn due_before(db: &DB, keys: &GroupKeys, now_ns: u64) -> io::Result<Vec<String>> {
     // Keys are the prefix, the due time (8 bytes), then the id.
     ids_under(db, &keys.dues(), keys.due(now_ns, ""), 8)
 }
 
 /// Ids of the incidents with a pending notification, in id order.
-pub fn with_pending_notifications(db: &DB, keys: &GroupKeys) -> io::Result<Vec<String>> {
+pub(crate) fn with_pending_notifications(db: &DB, keys: &GroupKeys) -> io::Result<Vec<String>> {
     let prefix = keys.outboxes();
     let end = prefix_end(&prefix);
     ids_under(db, &prefix, end, 0)
@@ -142,13 +133,17 @@ fn ids_under(db: &DB, prefix: &[u8], end: Vec<u8>, skip: usize) -> io::Result<Ve
 }
 
 /// Builds the indexes from the stored incidents unless they are already complete.
-pub fn ensure(
+pub(crate) fn ensure(
     db: &DB,
     keys: &GroupKeys,
     incidents: impl FnOnce() -> io::Result<Vec<Incident>>,
 ) -> io::Result<()> {
     let sm = cf(db, CF_SM)?;
-    if db.get_cf(sm, keys.key(MARKER)).map_err(io_err)?.is_some() {
+    if db
+        .get_cf(sm, keys.work_index_marker())
+        .map_err(io_err)?
+        .is_some()
+    {
         return Ok(());
     }
     let incidents = incidents()?;
@@ -175,7 +170,7 @@ pub fn ensure(
             indexed += 1;
         }
     }
-    batch.put_cf(sm, keys.key(MARKER), []);
+    batch.put_cf(sm, keys.work_index_marker(), []);
     db.write(batch).map_err(io_err)?;
     tracing::info!(group = keys.name(), indexed, "built the work indexes");
     Ok(())
@@ -184,35 +179,15 @@ pub fn ensure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Deadlines, Severity, Stamp, Status};
-    use crate::raft::db;
+    use crate::domain::incident::{Deadlines, Status, builder};
+    use crate::store::db;
 
     fn incident(id: &str, status: Status, tier: u32, deadlines: Deadlines) -> Incident {
         Incident {
-            id: id.to_owned(),
-            title: "t".to_owned(),
-            severity: Severity::Sev1,
             status,
-            service: "s".to_owned(),
-            commander: String::new(),
-            created_at: Stamp::default(),
-            updated_at: Stamp::default(),
-            timeline_len: 0,
-            version: 1,
-            children: Vec::new(),
-            parent_id: String::new(),
-            details: String::new(),
-            customer_ids: Vec::new(),
-            deadlines,
             escalation_tier: tier,
-            severity_set_by: String::new(),
-            notifications: Vec::new(),
-            roles: Default::default(),
-            war_room: Default::default(),
-            policy_version: 0,
-            closed_at: None,
-            retention: None,
-            legal_hold: None,
+            deadlines,
+            ..builder::incident(id)
         }
     }
 

@@ -1,30 +1,30 @@
-//! The node's view of the security state: bootstrap admins from the cluster file, plus the role
-//! bindings and token hashes replicated in the global group, refreshed in the background (from
-//! the node's own copy when it hosts the global group, else from a global voter). Every
-//! authorization decision reads this view synchronously.
+//! The node's copy of the global group's policy state: bootstrap admins from the cluster file,
+//! the role bindings and token hashes, and the current severity policy version. Refreshed in
+//! the background (`crate::api::policy_sync`: from the node's own copy of the global group when
+//! it hosts it, else from a global voter). Every authorization decision and every declare reads
+//! this copy synchronously.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use tonic::Status;
 
-use super::identity::Principal;
-use super::model::{Binding, Permission, Role, TokenRecord};
+use crate::domain::GLOBAL_GROUP;
+use crate::domain::policy::{PolicyRecord, Versioned};
+use crate::domain::rbac::{Binding, Permission, Principal, Role, TokenRecord};
 
 /// A consistent copy of the security state.
 #[derive(Debug, Clone, Default)]
-pub struct Policy {
+pub(crate) struct Policy {
     /// Identities that are admin everywhere by configuration.
     pub admins: Vec<String>,
     /// Every binding, by identity.
     pub bindings: HashMap<String, Vec<Binding>>,
     /// Every token record, by hash.
     pub tokens: HashMap<String, TokenRecord>,
-    /// False until the node has loaded the replicated state once (only config admins count).
-    pub loaded: bool,
     /// The current severity policy version (version 0, the built-in one, until a stored
     /// version is seen); copied into the commands this node proposes.
-    pub severity: Arc<crate::severity::Versioned>,
+    pub severity: Arc<Versioned>,
 }
 
 impl Policy {
@@ -61,7 +61,7 @@ impl Policy {
             let list: Vec<String> = roles.iter().map(Binding::describe).collect();
             list.join("; ")
         };
-        let place = if scope == crate::config::GLOBAL_GROUP {
+        let place = if scope == GLOBAL_GROUP {
             "the global group".to_owned()
         } else {
             format!("region {scope}")
@@ -74,12 +74,12 @@ impl Policy {
 
 /// Shared, swappable [`Policy`].
 #[derive(Clone, Default)]
-pub struct PolicyHandle(Arc<RwLock<Arc<Policy>>>);
+pub(crate) struct PolicyHandle(Arc<RwLock<Arc<Policy>>>);
 
 impl PolicyHandle {
     /// A handle that knows only the configured admins and the built-in severity policy
     /// (`seed`, version 0) until the first refresh.
-    pub fn new(admins: Vec<String>, seed: crate::severity::Versioned) -> Self {
+    pub fn new(admins: Vec<String>, seed: Versioned) -> Self {
         Self(Arc::new(RwLock::new(Arc::new(Policy {
             admins,
             severity: Arc::new(seed),
@@ -89,11 +89,11 @@ impl PolicyHandle {
 
     /// Takes `record` as the current severity policy if it is newer than the one held (a copy
     /// fetched from a lagging voter never moves the node back).
-    pub fn set_severity(&self, record: crate::severity::PolicyRecord) {
+    pub fn set_severity(&self, record: PolicyRecord) {
         if record.version <= self.get().severity.record.version {
             return;
         }
-        let Some(parsed) = crate::severity::Versioned::from_record(record) else {
+        let Some(parsed) = Versioned::from_record(record) else {
             tracing::warn!("a stored severity policy no longer parses; keeping the current one");
             return;
         };
@@ -121,7 +121,6 @@ impl PolicyHandle {
             admins: guard.admins.clone(),
             bindings: by_identity,
             tokens: tokens.into_iter().map(|t| (t.hash.clone(), t)).collect(),
-            loaded: true,
             severity: guard.severity.clone(),
         });
     }
@@ -130,23 +129,6 @@ impl PolicyHandle {
     pub fn identity_of_token(&self, hash: &str) -> Option<String> {
         self.get().tokens.get(hash).map(|t| t.identity.clone())
     }
-}
-
-/// The request's authenticated caller, if it may `perm` on `scope`. For services that check in
-/// the handler because they need the caller's name for what they record (policy, drills).
-pub fn caller_allowed<T>(
-    policy: &PolicyHandle,
-    req: &tonic::Request<T>,
-    perm: Permission,
-    scope: &str,
-) -> Result<Principal, Status> {
-    let who = req
-        .extensions()
-        .get::<Principal>()
-        .cloned()
-        .ok_or_else(|| Status::unauthenticated("no authenticated caller"))?;
-    policy.get().check(&who, perm, scope)?;
-    Ok(who)
 }
 
 #[cfg(test)]

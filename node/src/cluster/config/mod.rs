@@ -9,10 +9,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::time::Duration;
 
+mod security;
+
 use serde::Deserialize;
 
-/// Name of the global Raft group; no region may take it.
-pub const GLOBAL_GROUP: &str = "global";
+pub(crate) use crate::domain::GLOBAL_GROUP;
+use crate::domain::incident::{Audience, Channel, ChannelFormat, RetentionRule, Severity};
+use crate::domain::policy::Versioned;
+pub(crate) use security::{SecuritySection, TlsSection};
 
 /// The whole cluster as described in the config file.
 #[derive(Debug, Clone, Deserialize)]
@@ -44,10 +48,10 @@ pub struct ClusterConfig {
     pub sla: Vec<SlaRule>,
     /// Where this node's TLS material is (or the explicit plaintext switch).
     #[serde(default)]
-    pub tls: crate::security::config::TlsSection,
+    pub tls: TlsSection,
     /// Bootstrap administrators and how fresh each node's copy of the bindings is.
     #[serde(default)]
-    pub security: crate::security::config::SecuritySection,
+    pub security: SecuritySection,
     /// Notification channels (HTTP webhooks); none by default.
     #[serde(default)]
     pub channel: Vec<ChannelRule>,
@@ -73,7 +77,7 @@ pub struct DrillsSection {
     #[serde(default)]
     pub allow_kill: bool,
     /// `[[drills.schedule]]`: drills run unannounced, once per period, at a time operators
-    /// cannot read from this file (see `crate::drill_schedule`).
+    /// cannot read from this file (see `crate::domain::drill::schedule`).
     #[serde(default)]
     pub schedule: Vec<DrillScheduleEntry>,
 }
@@ -128,7 +132,7 @@ impl DrillsSection {
     }
 
     /// The period of `s` in nanoseconds (at least one second).
-    pub fn schedule_period(&self, s: &DrillScheduleEntry) -> Result<u64, String> {
+    pub(crate) fn schedule_period(&self, s: &DrillScheduleEntry) -> Result<u64, String> {
         let at = format!("drills.schedule {:?}", s.name);
         let every = humantime::parse_duration(&s.every).map_err(|e| {
             format!(
@@ -159,11 +163,11 @@ pub struct RetentionEntry {
 }
 
 /// Built-in retention, per severity.
-const DEFAULT_RETENTION: [(crate::domain::Severity, &str); 4] = [
-    (crate::domain::Severity::Sev1, "7years"),
-    (crate::domain::Severity::Sev2, "7years"),
-    (crate::domain::Severity::Sev3, "3years"),
-    (crate::domain::Severity::Sev4, "1year"),
+const DEFAULT_RETENTION: [(Severity, &str); 4] = [
+    (Severity::Sev1, "7years"),
+    (Severity::Sev2, "7years"),
+    (Severity::Sev3, "3years"),
+    (Severity::Sev4, "1year"),
 ];
 
 fn default_give_up_s() -> u64 {
@@ -308,7 +312,7 @@ impl Default for RaftTimings {
 
 impl RaftTimings {
     /// Defaults for a group whose members are regions apart.
-    pub fn global_default() -> Self {
+    pub(crate) fn global_default() -> Self {
         Self {
             heartbeat_ms: 100,
             election_min_ms: 500,
@@ -555,11 +559,7 @@ impl ClusterConfig {
 
     /// The retention rule of `severity` for incidents of `region`: the rule for its
     /// jurisdiction, else the rule without one, else the built-in default.
-    pub fn retention_rule(
-        &self,
-        severity: crate::domain::Severity,
-        region: &str,
-    ) -> crate::domain::RetentionRule {
+    pub(crate) fn retention_rule(&self, severity: Severity, region: &str) -> RetentionRule {
         let jurisdiction = self.jurisdiction(region).unwrap_or_default().to_owned();
         let sev = severity.to_string();
         let configured = self
@@ -586,7 +586,7 @@ impl ClusterConfig {
         let keep_ns = humantime::parse_duration(keep).map_or(u64::MAX, |d| {
             u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
         });
-        crate::domain::RetentionRule {
+        RetentionRule {
             severity,
             name: format!("{sev}/{jurisdiction} keep {keep}{source}"),
             jurisdiction,
@@ -595,8 +595,8 @@ impl ClusterConfig {
     }
 
     /// The retention rules of every severity for incidents of `region` (carried by a close).
-    pub fn retention_rules(&self, region: &str) -> Vec<crate::domain::RetentionRule> {
-        use crate::domain::Severity::*;
+    pub(crate) fn retention_rules(&self, region: &str) -> Vec<RetentionRule> {
+        use Severity::*;
         [Sev1, Sev2, Sev3, Sev4]
             .into_iter()
             .map(|s| self.retention_rule(s, region))
@@ -629,7 +629,7 @@ impl ClusterConfig {
     }
 
     /// The entry of node `id`.
-    pub fn node(&self, id: u64) -> Result<&NodeEntry, String> {
+    pub(crate) fn node(&self, id: u64) -> Result<&NodeEntry, String> {
         self.nodes.iter().find(|n| n.id == id).ok_or_else(|| {
             let known: Vec<String> = self.nodes.iter().map(|n| n.id.to_string()).collect();
             format!(
@@ -640,17 +640,20 @@ impl ClusterConfig {
     }
 
     /// Nodes of one region, by id.
-    pub fn region_nodes<'a>(&'a self, region: &'a str) -> impl Iterator<Item = &'a NodeEntry> + 'a {
+    pub(crate) fn region_nodes<'a>(
+        &'a self,
+        region: &'a str,
+    ) -> impl Iterator<Item = &'a NodeEntry> + 'a {
         self.nodes.iter().filter(move |n| n.region == region)
     }
 
     /// Voters of the global group.
-    pub fn global_voters(&self) -> impl Iterator<Item = &NodeEntry> + '_ {
+    pub(crate) fn global_voters(&self) -> impl Iterator<Item = &NodeEntry> + '_ {
         self.nodes.iter().filter(|n| n.global == GlobalRole::Voter)
     }
 
     /// The voters a group is initialised with: its members less the spares.
-    pub fn initial_voters<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
+    pub(crate) fn initial_voters<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
         let mut members = self.group_members(group);
         members.retain(|n| !n.spare);
         members
@@ -658,7 +661,7 @@ impl ClusterConfig {
 
     /// The nodes that may hold a copy of a group (spares included): a region's nodes or the
     /// global voters.
-    pub fn group_members<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
+    pub(crate) fn group_members<'a>(&'a self, group: &'a str) -> Vec<&'a NodeEntry> {
         if group == GLOBAL_GROUP {
             self.global_voters().collect()
         } else {
@@ -667,7 +670,7 @@ impl ClusterConfig {
     }
 
     /// The jurisdiction of a region.
-    pub fn jurisdiction(&self, region: &str) -> Option<&str> {
+    pub(crate) fn jurisdiction(&self, region: &str) -> Option<&str> {
         self.regions
             .iter()
             .find(|r| r.name == region)
@@ -675,7 +678,7 @@ impl ClusterConfig {
     }
 
     /// The delay added to requests between regions `a` and `b` (zero unless configured).
-    pub fn latency(&self, a: &str, b: &str) -> Duration {
+    pub(crate) fn latency(&self, a: &str, b: &str) -> Duration {
         let ms = self
             .latency
             .iter()
@@ -689,8 +692,7 @@ impl ClusterConfig {
     }
 
     /// The configured notification channels, as carried in commands (validated at load).
-    pub fn channels(&self) -> Vec<crate::domain::Channel> {
-        use crate::domain::{Audience, Channel, ChannelFormat};
+    pub(crate) fn channels(&self) -> Vec<Channel> {
         self.channel
             .iter()
             .map(|c| Channel {
@@ -712,16 +714,16 @@ impl ClusterConfig {
 
     /// Version 0 of the severity policy: the built-in default with `[[sla]]` targets over it
     /// (the cluster file predates replicated policies; tests keep their short targets).
-    pub fn seed_policy(&self) -> crate::severity::Versioned {
+    pub(crate) fn seed_policy(&self) -> Versioned {
         let mut p = icc_proto::policy::SeverityPolicy::default();
         for r in &self.sla {
             p.override_sla(&r.severity, r.acknowledge_s, r.mitigate_s, r.resolve_s);
         }
-        crate::severity::Versioned::built_in(p)
+        Versioned::built_in(p)
     }
 
     /// True when restricted data of jurisdiction `home` may be shown to readers in `reader`.
-    pub fn export_allowed(&self, home: &str, reader: &str) -> bool {
+    pub(crate) fn export_allowed(&self, home: &str, reader: &str) -> bool {
         home == reader
             || self
                 .exports
@@ -730,7 +732,7 @@ impl ClusterConfig {
     }
 
     /// The max clock offset as a duration.
-    pub fn max_clock_offset(&self) -> Duration {
+    pub(crate) fn max_clock_offset(&self) -> Duration {
         Duration::from_millis(self.max_clock_offset_ms)
     }
 }
@@ -798,7 +800,7 @@ mod tests {
 
     #[test]
     fn retention_rules_by_jurisdiction_fall_back_to_any_then_to_defaults() {
-        use crate::domain::Severity::*;
+        use Severity::*;
         let text = format!(
             "[[retention]]\nseverity = \"sev4\"\njurisdiction = \"EU\"\nkeep = \"30d\"\n\
              [[retention]]\nseverity = \"sev4\"\nkeep = \"2years\"\n{}",

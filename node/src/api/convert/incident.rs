@@ -1,141 +1,13 @@
-//! Conversions between `icc.v1` messages and domain types. Enum values the domain does not know
-//! are refused here with the field's name.
+//! Incidents, timeline events, war rooms and notifications to wire, as a reader may see them.
 
 use icc_proto::v1 as pb;
 
-use crate::domain::{DomainError, EventKind, Incident, Severity, Stamp, Status, TimelineEvent};
-
-/// HLC stamp to wire.
-pub fn hlc(s: Stamp) -> pb::Hlc {
-    pb::Hlc {
-        wall_ns: s.wall_ns,
-        logical: s.logical,
-        node_id: s.node_id,
-    }
-}
-
-/// Wire severity to domain; unspecified or unknown values are refused.
-pub fn severity(field: &str, v: i32) -> Result<Severity, DomainError> {
-    match pb::Severity::try_from(v) {
-        Ok(pb::Severity::Sev1) => Ok(Severity::Sev1),
-        Ok(pb::Severity::Sev2) => Ok(Severity::Sev2),
-        Ok(pb::Severity::Sev3) => Ok(Severity::Sev3),
-        Ok(pb::Severity::Sev4) => Ok(Severity::Sev4),
-        Ok(pb::Severity::Unspecified) => Err(DomainError::invalid(
-            field,
-            "is required: one of SEV1, SEV2, SEV3, SEV4",
-        )),
-        Err(_) => Err(DomainError::invalid(
-            field,
-            format!("unknown value {v}: expected SEV1, SEV2, SEV3 or SEV4"),
-        )),
-    }
-}
-
-/// Wire status to domain; unspecified or unknown values are refused.
-pub fn status(field: &str, v: i32) -> Result<Status, DomainError> {
-    match pb::Status::try_from(v) {
-        Ok(pb::Status::Triggered) => Ok(Status::Triggered),
-        Ok(pb::Status::Acknowledged) => Ok(Status::Acknowledged),
-        Ok(pb::Status::Mitigated) => Ok(Status::Mitigated),
-        Ok(pb::Status::Resolved) => Ok(Status::Resolved),
-        Ok(pb::Status::Closed) => Ok(Status::Closed),
-        Ok(pb::Status::Unspecified) | Err(_) => Err(DomainError::invalid(
-            field,
-            format!(
-                "unknown value {v}: expected TRIGGERED, ACKNOWLEDGED, MITIGATED, RESOLVED or CLOSED"
-            ),
-        )),
-    }
-}
-
-/// An optional filter: 0 (unspecified) means any.
-pub fn severity_filter(v: i32) -> Result<Option<Severity>, DomainError> {
-    if v == 0 {
-        Ok(None)
-    } else {
-        severity("severity", v).map(Some)
-    }
-}
-
-/// An optional filter: 0 (unspecified) means any.
-pub fn status_filter(v: i32) -> Result<Option<Status>, DomainError> {
-    if v == 0 {
-        Ok(None)
-    } else {
-        status("status", v).map(Some)
-    }
-}
-
-/// Domain severity to wire.
-pub fn severity_pb(s: Severity) -> pb::Severity {
-    match s {
-        Severity::Sev1 => pb::Severity::Sev1,
-        Severity::Sev2 => pb::Severity::Sev2,
-        Severity::Sev3 => pb::Severity::Sev3,
-        Severity::Sev4 => pb::Severity::Sev4,
-    }
-}
-
-fn status_pb(s: Status) -> pb::Status {
-    match s {
-        Status::Triggered => pb::Status::Triggered,
-        Status::Acknowledged => pb::Status::Acknowledged,
-        Status::Mitigated => pb::Status::Mitigated,
-        Status::Resolved => pb::Status::Resolved,
-        Status::Closed => pb::Status::Closed,
-    }
-}
-
-fn kind_pb(k: EventKind) -> pb::EventKind {
-    match k {
-        EventKind::Declared => pb::EventKind::Declared,
-        EventKind::StatusChanged => pb::EventKind::StatusChanged,
-        EventKind::SeverityChanged => pb::EventKind::SeverityChanged,
-        EventKind::TitleChanged => pb::EventKind::TitleChanged,
-        EventKind::CommanderChanged => pb::EventKind::CommanderChanged,
-        EventKind::Note => pb::EventKind::Note,
-        EventKind::ChildLinked => pb::EventKind::ChildLinked,
-        EventKind::Escalated => pb::EventKind::Escalated,
-        EventKind::SeverityProposed => pb::EventKind::SeverityProposed,
-        EventKind::RoleAssigned => pb::EventKind::RoleAssigned,
-        EventKind::StatusPosted => pb::EventKind::StatusPosted,
-        EventKind::ActionAdded => pb::EventKind::ActionAdded,
-        EventKind::ActionChanged => pb::EventKind::ActionChanged,
-        EventKind::DecisionRecorded => pb::EventKind::DecisionRecorded,
-        EventKind::ClockBreached => pb::EventKind::ClockBreached,
-        EventKind::Standup => pb::EventKind::Standup,
-        EventKind::LegalHoldPlaced => pb::EventKind::LegalHoldPlaced,
-        EventKind::LegalHoldReleased => pb::EventKind::LegalHoldReleased,
-    }
-}
-
-/// Who reads, for residency: the incident's home jurisdiction and the reader's. Restricted
-/// fields are shown only when they match.
-#[derive(Debug, Clone)]
-pub struct Reader {
-    /// Home jurisdiction of the data read.
-    pub home: String,
-    /// Jurisdiction the read came from.
-    pub reader: String,
-    /// Same jurisdiction, or an export from home to reader is configured.
-    pub allowed: bool,
-}
-
-impl Reader {
-    /// True when restricted fields may be shown.
-    pub fn full(&self) -> bool {
-        self.allowed
-    }
-
-    /// True when the read crosses jurisdictions (it is access-logged even when allowed).
-    pub fn crosses(&self) -> bool {
-        self.home != self.reader
-    }
-}
+use super::{action_state, hlc, kind_pb, severity_pb, status_pb};
+use crate::domain::incident::{Incident, Notification, TimelineEvent, WarRoom, WarRoomChange};
+use crate::domain::{DomainError, Reader};
 
 /// Incident to wire as `reader` may see it; returns what was withheld too.
-pub fn incident_for(i: &Incident, reader: &Reader) -> (pb::Incident, Vec<String>) {
+pub(crate) fn incident_for(i: &Incident, reader: &Reader) -> (pb::Incident, Vec<String>) {
     let mut out = incident(i);
     if reader.full() {
         return (out, Vec::new());
@@ -167,7 +39,7 @@ fn redact_war_room(war_room: Option<&mut pb::WarRoom>, reader: &Reader) -> usize
     let Some(w) = war_room else {
         return 0;
     };
-    let withheld = || format!("[restricted entry withheld outside {}]", reader.home);
+    let withheld = || reader.withheld_text();
     let mut n = 0;
     if let Some(s) = w.current_status.as_mut().filter(|s| s.restricted) {
         s.text = withheld();
@@ -186,8 +58,8 @@ fn redact_war_room(war_room: Option<&mut pb::WarRoom>, reader: &Reader) -> usize
 }
 
 /// War room to wire, complete.
-fn war_room(w: &crate::domain::WarRoom) -> pb::WarRoom {
-    use crate::domain::ActionState;
+fn war_room(w: &WarRoom) -> pb::WarRoom {
+    use crate::domain::incident::ActionState;
     pb::WarRoom {
         current_status: w.status.as_ref().map(|s| pb::WarRoomStatus {
             text: s.text.clone(),
@@ -232,10 +104,8 @@ fn war_room(w: &crate::domain::WarRoom) -> pb::WarRoom {
 }
 
 /// A war-room request to the domain change; a missing change is refused.
-pub fn war_room_change(
-    m: &pb::WarRoomRequest,
-) -> Result<crate::domain::WarRoomChange, DomainError> {
-    use crate::domain::WarRoomEdit;
+pub(crate) fn war_room_change(m: &pb::WarRoomRequest) -> Result<WarRoomChange, DomainError> {
+    use crate::domain::incident::WarRoomEdit;
     use pb::war_room_request::Change;
     let edit = match &m.change {
         Some(Change::PostStatus(p)) => WarRoomEdit::PostStatus {
@@ -262,7 +132,7 @@ pub fn war_room_change(
             ));
         }
     };
-    Ok(crate::domain::WarRoomChange {
+    Ok(WarRoomChange {
         id: m.id.clone(),
         author: m.author.clone(),
         restricted: m.restricted,
@@ -270,23 +140,8 @@ pub fn war_room_change(
     })
 }
 
-/// Wire action state to domain: unspecified means "unchanged" (`None`); unknown values are refused.
-pub fn action_state(v: i32) -> Result<Option<crate::domain::ActionState>, DomainError> {
-    use crate::domain::ActionState;
-    match pb::ActionState::try_from(v) {
-        Ok(pb::ActionState::Unspecified) => Ok(None),
-        Ok(pb::ActionState::Open) => Ok(Some(ActionState::Open)),
-        Ok(pb::ActionState::Done) => Ok(Some(ActionState::Done)),
-        Ok(pb::ActionState::Dropped) => Ok(Some(ActionState::Dropped)),
-        Err(_) => Err(DomainError::invalid(
-            "state",
-            format!("unknown value {v}: expected OPEN, DONE or DROPPED"),
-        )),
-    }
-}
-
 /// Timeline events of `incident_id` as `reader` may see them; returns how many were withheld.
-pub fn events_for(
+pub(crate) fn events_for(
     incident_id: &str,
     events: &[TimelineEvent],
     reader: &Reader,
@@ -297,7 +152,7 @@ pub fn events_for(
         .map(|e| {
             let mut ev = event(incident_id, e);
             if e.restricted && !reader.full() {
-                ev.text = format!("[restricted entry withheld outside {}]", reader.home);
+                ev.text = reader.withheld_text();
                 withheld += 1;
             }
             ev
@@ -307,7 +162,7 @@ pub fn events_for(
 }
 
 /// Incident to wire, complete (for readers in its home jurisdiction).
-pub fn incident(i: &Incident) -> pb::Incident {
+pub(crate) fn incident(i: &Incident) -> pb::Incident {
     pb::Incident {
         id: i.id.clone(),
         title: i.title.clone(),
@@ -380,8 +235,8 @@ pub fn incident(i: &Incident) -> pb::Incident {
 }
 
 /// Outbox entry of incident `incident_id` to wire.
-pub fn notification(incident_id: &str, n: &crate::domain::Notification) -> pb::Notification {
-    use crate::domain::{Audience, ChannelFormat, DeliveryState, NotificationKind};
+pub(crate) fn notification(incident_id: &str, n: &Notification) -> pb::Notification {
+    use crate::domain::incident::{Audience, ChannelFormat, DeliveryState, NotificationKind};
     pb::Notification {
         seq: n.seq,
         channel: n.channel.name.clone(),
@@ -417,7 +272,7 @@ pub fn notification(incident_id: &str, n: &crate::domain::Notification) -> pb::N
 }
 
 /// Timeline event of incident `incident_id` to wire.
-pub fn event(incident_id: &str, e: &TimelineEvent) -> pb::TimelineEvent {
+pub(crate) fn event(incident_id: &str, e: &TimelineEvent) -> pb::TimelineEvent {
     pb::TimelineEvent {
         seq: e.seq,
         kind: kind_pb(e.kind) as i32,
@@ -432,33 +287,14 @@ pub fn event(incident_id: &str, e: &TimelineEvent) -> pb::TimelineEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Stamp;
 
     fn eu_incident() -> Incident {
         Incident {
-            id: "eu-west-000001".into(),
-            title: "t".into(),
-            severity: Severity::Sev1,
-            status: Status::Triggered,
-            service: "s".into(),
             commander: "c".into(),
-            created_at: Stamp::default(),
-            updated_at: Stamp::default(),
-            timeline_len: 0,
-            version: 1,
-            children: Vec::new(),
-            parent_id: String::new(),
             details: "secret".into(),
             customer_ids: vec!["c-1".into()],
-            deadlines: Default::default(),
-            escalation_tier: 1,
-            severity_set_by: String::new(),
-            notifications: Vec::new(),
-            roles: Default::default(),
-            war_room: Default::default(),
-            policy_version: 0,
-            closed_at: None,
-            retention: None,
-            legal_hold: None,
+            ..crate::domain::incident::builder::incident("eu-west-000001")
         }
     }
 
@@ -484,14 +320,14 @@ mod tests {
         let (view, withheld) = incident_for(&eu_incident(), &exported);
         assert_eq!((view.details.as_str(), withheld.len()), ("secret", 0));
         assert!(
-            view.redaction.is_none() && exported.crosses(),
+            view.redaction.is_none() && exported.home != exported.reader,
             "allowed, but still a cross-jurisdiction read"
         );
     }
 
     #[test]
     fn restricted_war_room_entries_are_withheld_from_readers_elsewhere() {
-        use crate::domain::{Action, ActionState, Decision, StatusPost};
+        use crate::domain::incident::{Action, ActionState, Decision, StatusPost};
         let mut inc = eu_incident();
         inc.war_room.status = Some(StatusPost {
             text: "canary-status".into(),
@@ -563,34 +399,11 @@ mod tests {
         let c = war_room_change(&req(Some(assign))).expect("an owner change");
         assert_eq!(
             c.edit,
-            crate::domain::WarRoomEdit::ChangeAction {
+            crate::domain::incident::WarRoomEdit::ChangeAction {
                 action: "A1".into(),
                 state: None,
                 owner: Some("carol".into()),
             }
         );
-    }
-
-    #[test]
-    fn unknown_and_missing_enums_name_the_field() {
-        assert_eq!(severity("severity", 2), Ok(Severity::Sev2));
-        let e = severity("severity", 9).unwrap_err();
-        assert!(
-            e.to_string().starts_with("severity: unknown value 9"),
-            "{e}"
-        );
-        assert!(
-            severity("severity", 0)
-                .unwrap_err()
-                .to_string()
-                .contains("required")
-        );
-        assert!(
-            status("status", 42)
-                .unwrap_err()
-                .to_string()
-                .starts_with("status:")
-        );
-        assert_eq!(severity_filter(0), Ok(None));
     }
 }
