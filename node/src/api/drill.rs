@@ -14,7 +14,7 @@ use icc_proto::v1::drill_service_client::DrillServiceClient;
 use icc_proto::v1::drill_service_server::DrillService;
 use tonic::{Request, Response, Status};
 
-use super::{caller, convert};
+use super::{caller, convert, unpack};
 use crate::cluster::{Hops, NodeCtx, Route, status};
 use crate::domain::GLOBAL_GROUP;
 use crate::domain::drill::schedule::unfinished;
@@ -79,9 +79,7 @@ impl DrillService for DrillApi {
         &self,
         req: Request<pb::RecordDrillRequest>,
     ) -> Result<Response<pb::RecordDrillResponse>, Status> {
-        let who = caller(&req)?;
-        let hops = Hops::of(&req);
-        let msg = req.into_inner();
+        let (who, hops, msg) = unpack(req)?;
         let drill = msg
             .drill
             .clone()

@@ -19,6 +19,7 @@ pub(crate) mod rbac;
 
 use tonic::{Request, Status};
 
+use crate::cluster::Hops;
 use crate::domain::rbac::Principal;
 
 /// The request's authenticated caller (set by `crate::security::authn`; the permission was
@@ -28,4 +29,12 @@ fn caller<T>(req: &Request<T>) -> Result<Principal, Status> {
         .get::<Principal>()
         .cloned()
         .ok_or_else(|| Status::unauthenticated("no authenticated caller"))
+}
+
+/// A request taken apart for a handler that records who asked: the authenticated caller, the
+/// hop marks (for routing on), and the message.
+fn unpack<T>(req: Request<T>) -> Result<(Principal, Hops, T), Status> {
+    let who = caller(&req)?;
+    let hops = Hops::of(&req);
+    Ok((who, hops, req.into_inner()))
 }

@@ -10,7 +10,7 @@ use icc_proto::v1::policy_service_client::PolicyServiceClient;
 use icc_proto::v1::policy_service_server::PolicyService;
 use tonic::{Request, Response, Status};
 
-use super::{caller, convert};
+use super::{convert, unpack};
 use crate::cluster::{Hops, NodeCtx, Route, status};
 use crate::domain::GLOBAL_GROUP;
 use crate::domain::policy::{PolicyOp, PolicyRecord, Versioned};
@@ -96,9 +96,7 @@ impl PolicyService for PolicyApi {
         &self,
         req: Request<pb::ApplySeverityPolicyRequest>,
     ) -> Result<Response<pb::SeverityPolicyVersion>, Status> {
-        let who = caller(&req)?;
-        let hops = Hops::of(&req);
-        let msg = req.into_inner();
+        let (who, hops, msg) = unpack(req)?;
         let op = PolicyOp::Apply {
             yaml: msg.yaml.clone(),
             reason: msg.reason.trim().to_owned(),

@@ -10,7 +10,7 @@ use icc_proto::v1::rbac_service_client::RbacServiceClient;
 use icc_proto::v1::rbac_service_server::RbacService;
 use tonic::{Request, Response, Status};
 
-use super::{caller, convert};
+use super::{caller, convert, unpack};
 use crate::cluster::policy::Policy;
 use crate::cluster::{Hops, NodeCtx, Route};
 use crate::domain::GLOBAL_GROUP;
@@ -123,9 +123,7 @@ impl RbacService for RbacApi {
         &self,
         req: Request<pb::BindRequest>,
     ) -> Result<Response<pb::RbacChangeResponse>, Status> {
-        let who = caller(&req)?;
-        let hops = Hops::of(&req);
-        let msg = req.into_inner();
+        let (who, hops, msg) = unpack(req)?;
         for r in &msg.regions {
             if r != GLOBAL_GROUP && self.ctx.topology.jurisdiction(r).is_none() {
                 return Err(Status::invalid_argument(format!(
@@ -150,9 +148,7 @@ impl RbacService for RbacApi {
         &self,
         req: Request<pb::UnbindRequest>,
     ) -> Result<Response<pb::RbacChangeResponse>, Status> {
-        let who = caller(&req)?;
-        let hops = Hops::of(&req);
-        let msg = req.into_inner();
+        let (who, hops, msg) = unpack(req)?;
         let op = RbacOp::Unbind {
             identity: msg.identity.clone(),
             role: role(&msg.role)?,
@@ -189,9 +185,7 @@ impl RbacService for RbacApi {
         &self,
         req: Request<pb::CreateTokenRequest>,
     ) -> Result<Response<pb::CreateTokenResponse>, Status> {
-        let who = caller(&req)?;
-        let hops = Hops::of(&req);
-        let msg = req.into_inner();
+        let (who, hops, msg) = unpack(req)?;
         let token = format!("icc_{}", hex::encode(rand::random::<[u8; 32]>()));
         let hash = token_hash(&token);
         let id = hash.get(..12).unwrap_or_default().to_owned();
@@ -225,9 +219,7 @@ impl RbacService for RbacApi {
         &self,
         req: Request<pb::RevokeTokenRequest>,
     ) -> Result<Response<pb::RbacChangeResponse>, Status> {
-        let who = caller(&req)?;
-        let hops = Hops::of(&req);
-        let msg = req.into_inner();
+        let (who, hops, msg) = unpack(req)?;
         let op = RbacOp::RevokeToken {
             id: msg.id.clone(),
             by: who.name(),
