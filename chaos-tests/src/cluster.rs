@@ -182,9 +182,9 @@ impl Cluster {
         let net = Net::start(&targets).await?;
         // Mutual TLS as in production (the proxy forwards the TLS bytes untouched).
         let certs = dir.path().join("certs");
-        let ca = icc_client::certs::init(&certs).context("cluster CA")?;
+        let ca = icc_cli::certs::init(&certs).context("cluster CA")?;
         for n in &nodes {
-            icc_client::certs::issue_node(&certs, n.id, &[]).context("node certificate")?;
+            icc_cli::certs::issue_node(&certs, n.id, &[]).context("node certificate")?;
         }
         let tls = ClientTls::from_files(&ca.ca_cert, Some((&ca.admin.cert, &ca.admin.key)))
             .context("client TLS files")?;

@@ -134,9 +134,9 @@ impl Cluster {
         }
         // Mutual TLS, as in production: a CA per cluster, one certificate per node.
         let certs = dir.path().join("certs");
-        icc_client::certs::init(&certs).expect("cluster CA");
+        icc_cli::certs::init(&certs).expect("cluster CA");
         for n in &nodes {
-            icc_client::certs::issue_node(&certs, n.id, &[]).expect("node certificate");
+            icc_cli::certs::issue_node(&certs, n.id, &[]).expect("node certificate");
         }
         toml.push_str(&format!(
             "\n[tls]\nca = \"{c}/ca.crt\"\ncert = \"{c}/node-{{id}}.crt\"\nkey = \"{c}/node-{{id}}.key\"\n",
@@ -285,7 +285,7 @@ impl Cluster {
     pub fn tls_of(&self, identity: &str) -> ClientTls {
         let cert = self.certs.join(format!("{identity}.crt"));
         if !cert.exists() {
-            icc_client::certs::issue_client(&self.certs, identity).expect("client certificate");
+            icc_cli::certs::issue_client(&self.certs, identity).expect("client certificate");
         }
         let key = self.certs.join(format!("{identity}.key"));
         ClientTls::from_files(&self.certs.join("ca.crt"), Some((&cert, &key))).expect("tls files")

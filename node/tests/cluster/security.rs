@@ -81,7 +81,7 @@ async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
 
     // A node certificate from another CA: the TLS handshake itself fails.
     let rogue_dir = tempfile::tempdir().expect("tempdir");
-    let rogue = icc_client::certs::rogue_node(rogue_dir.path(), peer).expect("rogue certs");
+    let rogue = icc_cli::certs::rogue_node(rogue_dir.path(), peer).expect("rogue certs");
     let rogue_tls = as_node(&rogue.cert, &rogue.key);
     let refused = match endpoint
         .clone()
