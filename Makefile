@@ -8,10 +8,10 @@ CARGO ?= cargo
 .PHONY: run test deps build fmt lint unit clean-run help bench chaos chaos-broken
 
 help:
-	@echo "make run    build iccd and icc, start a local 3-node cluster (Ctrl-C stops it)"
+	@echo "make run    build iccd and icc, start a local 9-node, 3-region cluster (Ctrl-C stops it)"
 	@echo "make test   format check, clippy -D warnings, every unit and integration test"
 	@echo "make deps   install the system packages the build needs (libclang-dev)"
-	@echo "make bench  icc against etcd (3 members each, loopback): load and failover -> docs/benchmarks.md"
+	@echo "make bench  icc-bench: icc against etcd (3 members each, loopback): load and failover -> docs/benchmarks.md"
 	@echo "make chaos  every chaos scenario with CHAOS_SEEDS seeds (default 10): table of scenario x runs x failures"
 	@echo "make chaos-broken  the suite against a deliberately broken iccd (acks before fsync): must fail"
 
@@ -33,8 +33,8 @@ test: deps
 fmt:
 	$(CARGO) fmt --all
 
-## icc against etcd on this machine (about 10-15 minutes after the release build); installs
-## etcd 3.4 from Debian when missing. See scripts/bench.sh for the knobs.
+## icc against etcd on this machine with icc-bench (tools/bench; about 10-15 minutes after the
+## release build); installs etcd 3.4 from Debian when missing. See scripts/bench.sh for the knobs.
 bench: deps
 	@scripts/bench.sh
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# make bench: icc against etcd on this machine, with one load generator (`icc bench`).
+# make bench: icc against etcd on this machine, with one load generator (`icc-bench`).
 #
-# Builds icc in release mode, installs etcd 3.4 from Debian when missing, starts a 3-node icc
-# cluster (deploy/bench/cluster.toml, ports 7101-7103) and a 3-member etcd cluster (client ports
-# 23791-23793, peer ports 23801-23803), all on loopback with data under
+# Builds iccd and icc-bench in release mode, installs etcd 3.4 from Debian when missing, starts a
+# 3-node icc cluster (deploy/bench/cluster.toml, ports 7101-7103) and a 3-member etcd cluster
+# (client ports 23791-23793, peer ports 23801-23803), all on loopback with data under
 # $CARGO_TARGET_DIR/bench/. Runs the same workload against both at 1, 64 and 256 clients, then
 # kills the leader of each 20 times, prints one markdown table and writes it with the machine
 # description and the exact commands into docs/benchmarks.md (between the bench markers; the
@@ -16,7 +16,7 @@
 # server change; the report says so>
 #
 # `scripts/bench.sh start-member icc|etcd N` starts one member in the background (used by
-# `icc bench failover` to restart a killed member).
+# `icc-bench failover` to restart a killed member).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -107,7 +107,7 @@ INTERFERENCE=()
 note_interference() {
   local busy
   # CPU use over one second now (top's second sample), not ps's lifetime average.
-  busy=$(top -b -n 2 -d 1 -w 200 | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 20 && $12 !~ /^(iccd|etcd|icc|top)$/ {printf "%s(%s%%) ", $12, $9}')
+  busy=$(top -b -n 2 -d 1 -w 200 | awk '/^top -/ {n++} n == 2 && $1 ~ /^[0-9]+$/ && $9 + 0 > 20 && $12 !~ /^(iccd|etcd|icc-bench|top)$/ {printf "%s(%s%%) ", $12, $9}')
   if [ -n "$busy" ]; then
     echo "  warning: other busy processes: $busy" >&2
     INTERFERENCE+=("$1: $busy")
@@ -134,8 +134,8 @@ if ! command -v etcd >/dev/null || ! command -v etcdctl >/dev/null; then
 fi
 
 say "build (release, in $CARGO_TARGET_DIR)"
-cargo build --release -p icc-node -p icc-client
-ICC="$BIN/icc"
+cargo build --release -p icc-node -p icc-bench
+ICC_BENCH="$BIN/icc-bench"
 
 for port in 7101 7102 7103 23791 23792 23793 23801 23802 23803; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
@@ -152,8 +152,8 @@ RES="$BENCH/results"
 
 say "starting icc (3 nodes) and etcd (3 members); data and logs in $BENCH"
 for n in 1 2 3; do start_member icc "$n"; start_member etcd "$n"; done
-"$ICC" --endpoints "$ICC_EPS" bench wait --within 60s
-"$ICC" bench wait --target etcd --etcd-endpoints "$ETCD_EPS" --within 60s
+"$ICC_BENCH" --endpoints "$ICC_EPS" wait --within 60s
+"$ICC_BENCH" wait --target etcd --etcd-endpoints "$ETCD_EPS" --within 60s
 echo "both clusters are up"
 
 # icc then etcd at each client count, so slow drift of the machine touches both alike.
@@ -161,10 +161,10 @@ for c in $CLIENTS; do
   for system in icc etcd; do
     say "load: $system, $c client(s)"
     note_interference "before load $system c=$c"
-    run "$ICC" --endpoints "$ICC_EPS" -o json bench --target "$system" --etcd-endpoints "$ETCD_EPS" \
+    run "$ICC_BENCH" --endpoints "$ICC_EPS" -o json --target "$system" --etcd-endpoints "$ETCD_EPS" \
       --clients "$c" --conns "$CONNS" --mix "$MIX" --note-bytes "$NOTE_BYTES" \
       --warmup "$WARMUP" --duration "$DURATION" >"$RES/load-$system-c$c.json"
-    "$ICC" bench compare "$RES/load-$system-c$c.json" |
+    "$ICC_BENCH" compare "$RES/load-$system-c$c.json" |
       awk -F'|' 'NR > 2 && $3 ~ /writes|p50|p99 ms|errors|leader/ {v = ($4 ~ /-/) ? $5 : $4; gsub(/ /, "", v); printf "  %s %s\n", $3, v}'
     note_interference "after load $system c=$c"
   done
@@ -173,7 +173,7 @@ done
 for system in icc etcd; do
   say "failover: $system, $KILLS kills of the leader"
   if [ "$system" = icc ]; then pidfile="$BENCH/icc/node{n}.pid"; else pidfile="$BENCH/etcd/e{n}.pid"; fi
-  run "$ICC" --endpoints "$ICC_EPS" -o json bench failover --target "$system" --etcd-endpoints "$ETCD_EPS" \
+  run "$ICC_BENCH" --endpoints "$ICC_EPS" -o json failover --target "$system" --etcd-endpoints "$ETCD_EPS" \
     --kills "$KILLS" --pid-file "$pidfile" --restart "$ROOT/scripts/bench.sh start-member $system {n}" \
     >"$RES/failover-$system.json"
   note_interference "failover $system"
@@ -183,7 +183,7 @@ say "results"
 files=()
 for c in $CLIENTS; do files+=("$RES/load-icc-c$c.json" "$RES/load-etcd-c$c.json"); done
 files+=("$RES/failover-icc.json" "$RES/failover-etcd.json")
-"$ICC" bench compare "${files[@]}" >"$RES/table.md"
+"$ICC_BENCH" compare "${files[@]}" >"$RES/table.md"
 cat "$RES/table.md"
 
 [ -n "$DOC" ] || exit 0
@@ -197,7 +197,7 @@ disk_fs=$(df --output=fstype "$BENCH" | tail -1)
 fsync=$(dd if=/dev/zero of="$BENCH/fsync-probe" bs=4k count=200 oflag=dsync 2>&1 | awk '/copied/ {printf "%.2f ms", $(NF-3)*1000/200}')
 rm -f "$BENCH/fsync-probe"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-if [ -n "$(git status --porcelain -- client node proto deploy scripts 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
+if [ -n "$(git status --porcelain -- proto policy client node tools deploy scripts 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
 
 gen="$RES/section.md"
 {
@@ -229,7 +229,7 @@ gen="$RES/section.md"
   echo "| kernel | $(uname -sr) |"
   echo "| OS | $(. /etc/os-release && echo "$PRETTY_NAME") |"
   echo "| disk | $disk_dev ($disk_fs); 4 KiB write + fsync: $fsync |"
-  echo "| icc | $("$ICC" --version), $(rustc --version)${BENCH_ICCD:+; server binary: $BENCH_ICCD (not built from this checkout)} |"
+  echo "| icc | $("$ICC_BENCH" --version), $(rustc --version)${BENCH_ICCD:+; server binary: $BENCH_ICCD (not built from this checkout)} |"
   echo "| load average at start | $LOADAVG |"
   echo "| etcd | $(etcd --version | head -1 | sed 's/etcd Version: //') (Debian $(dpkg-query -W -f='${Version}' etcd-server 2>/dev/null || echo '?')), $(etcd --version | grep 'Go Version' | sed 's/Go Version: //') |"
   echo
@@ -240,7 +240,7 @@ gen="$RES/section.md"
   echo
   echo '```sh'
   for c in "${COMMANDS[@]}"; do echo "${c//$CARGO_TARGET_DIR/\$CARGO_TARGET_DIR}" | sed "s|$ROOT/||g"; done
-  echo "icc bench compare \$CARGO_TARGET_DIR/bench/results/*.json"
+  echo "icc-bench compare \$CARGO_TARGET_DIR/bench/results/*.json"
   echo '```'
   echo "<!-- bench:end -->"
 } >"$gen"

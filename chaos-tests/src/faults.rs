@@ -121,13 +121,14 @@ impl FaultCtx<'_> {
     }
 
     async fn leader(&mut self) -> anyhow::Result<u64> {
-        self.cluster.leader(&self.group).await
+        self.cluster.procs.majority_leader(&self.group).await
     }
 
     async fn follower(&mut self) -> anyhow::Result<u64> {
         let leader = self.leader().await?;
         let others: Vec<u64> = self
             .cluster
+            .procs
             .group_ids(&self.group)
             .into_iter()
             .filter(|id| *id != leader)
@@ -149,7 +150,13 @@ impl FaultCtx<'_> {
                 token: token.clone(),
             };
             let invoke_ns = self.history.now();
-            let outcome = raw_note(self.cluster, &self.cluster.addr(node), &incident, &token).await;
+            let outcome = raw_note(
+                self.cluster,
+                &self.cluster.procs.addr(node),
+                &incident,
+                &token,
+            )
+            .await;
             let op = Op {
                 client: 1_000 + node as u32,
                 invoke_ns,
@@ -171,24 +178,25 @@ impl FaultCtx<'_> {
                     Fault::KillLeader => vec![self.leader().await?],
                     Fault::KillFollower => vec![self.follower().await?],
                     Fault::KillMajority => vec![self.leader().await?, self.follower().await?],
-                    _ => self.cluster.ids(),
+                    _ => self.cluster.procs.ids(),
                 };
                 self.note(format!("{fault:?}: kill -9 {victims:?}"));
                 for v in &victims {
-                    self.cluster.kill(*v);
+                    self.cluster.procs.kill(*v);
                 }
                 tokio::time::sleep(hold).await;
                 self.note(format!("{fault:?}: restart {victims:?}"));
                 for v in &victims {
-                    self.cluster.restart(*v)?;
+                    self.cluster.procs.restart(*v)?;
                 }
             }
             Fault::KillRegion | Fault::IsolateRegion => {
-                let regions = self.cluster.regions();
+                let regions = self.cluster.procs.regions();
                 let region = regions[self.rng.random_range(0..regions.len())].clone();
-                let inside = self.cluster.group_ids(&region);
+                let inside = self.cluster.procs.group_ids(&region);
                 let outside: Vec<u64> = self
                     .cluster
+                    .procs
                     .ids()
                     .into_iter()
                     .filter(|id| !inside.contains(id))
@@ -196,7 +204,7 @@ impl FaultCtx<'_> {
                 if fault == Fault::KillRegion {
                     self.note(format!("{fault:?}: kill -9 {region} {inside:?}"));
                     for id in &inside {
-                        self.cluster.kill(*id);
+                        self.cluster.procs.kill(*id);
                     }
                 } else {
                     self.note(format!("{fault:?}: cut {region} {inside:?} off"));
@@ -206,16 +214,16 @@ impl FaultCtx<'_> {
                 self.note(format!("{fault:?}: heal {region}"));
                 self.cluster.net.heal();
                 for id in &inside {
-                    self.cluster.restart(*id)?;
+                    self.cluster.procs.restart(*id)?;
                 }
             }
             Fault::PauseLeader => {
                 let l = self.leader().await?;
                 self.note(format!("{fault:?}: SIGSTOP {l}"));
-                self.cluster.pause(l)?;
+                self.cluster.procs.pause(l)?;
                 tokio::time::sleep(hold).await;
                 self.note(format!("{fault:?}: SIGCONT {l}"));
-                self.cluster.resume(l)?;
+                self.cluster.procs.resume(l)?;
             }
             Fault::IsolateLeader | Fault::IsolateFollower | Fault::OneWayFromLeader => {
                 let victim = match fault {
@@ -224,6 +232,7 @@ impl FaultCtx<'_> {
                 };
                 let others: Vec<u64> = self
                     .cluster
+                    .procs
                     .ids()
                     .into_iter()
                     .filter(|id| *id != victim)
@@ -243,7 +252,7 @@ impl FaultCtx<'_> {
             Fault::Flapping => {
                 self.note(format!("{fault:?}: start"));
                 let until = std::time::Instant::now() + hold;
-                let ids = self.cluster.ids();
+                let ids = self.cluster.procs.ids();
                 while std::time::Instant::now() < until {
                     let v = ids[self.rng.random_range(0..ids.len())];
                     let others: Vec<u64> = ids.iter().copied().filter(|id| *id != v).collect();
@@ -276,14 +285,14 @@ impl FaultCtx<'_> {
             Fault::ClockSkew => {
                 let f = self.follower().await?;
                 self.note(format!("{fault:?}: restart {f} with its clock +2000 ms"));
-                self.cluster.kill(f);
-                self.cluster.set_clock_offset(f, 2_000);
-                self.cluster.restart(f)?;
+                self.cluster.procs.kill(f);
+                self.cluster.procs.set_clock_offset(f, 2_000);
+                self.cluster.procs.restart(f)?;
                 tokio::time::sleep(hold).await;
                 self.note(format!("{fault:?}: restart {f} with a true clock"));
-                self.cluster.kill(f);
-                self.cluster.set_clock_offset(f, 0);
-                self.cluster.restart(f)?;
+                self.cluster.procs.kill(f);
+                self.cluster.procs.set_clock_offset(f, 0);
+                self.cluster.procs.restart(f)?;
             }
             Fault::FsyncErrorFollower => {
                 let f = self.follower().await?;
@@ -292,11 +301,11 @@ impl FaultCtx<'_> {
                 tokio::time::sleep(hold).await;
                 self.note(format!("{fault:?}: clear and restart {f}"));
                 self.cluster.set_failpoints(f, &[])?;
-                self.cluster.kill(f);
-                self.cluster.restart(f)?;
+                self.cluster.procs.kill(f);
+                self.cluster.procs.restart(f)?;
             }
             Fault::Bridge => {
-                let mut ids = self.cluster.group_ids(&self.group);
+                let mut ids = self.cluster.procs.group_ids(&self.group);
                 let a = ids.remove(self.rng.random_range(0..ids.len()));
                 let b = ids.remove(self.rng.random_range(0..ids.len()));
                 self.note(format!(
@@ -308,14 +317,14 @@ impl FaultCtx<'_> {
                 self.cluster.net.heal();
             }
             Fault::RollingRestart => {
-                let mut order = self.cluster.group_ids(&self.group);
+                let mut order = self.cluster.procs.group_ids(&self.group);
                 let first = self.rng.random_range(0..order.len());
                 order.rotate_left(first);
                 for id in order {
                     self.note(format!("{fault:?}: SIGTERM {id}"));
-                    self.cluster.stop(id).await?;
-                    self.cluster.restart(id)?;
-                    self.cluster.wait_caught_up(id, &self.group).await?;
+                    self.cluster.procs.stop(id).await?;
+                    self.cluster.procs.restart(id)?;
+                    self.cluster.procs.wait_caught_up(id, &self.group).await?;
                     self.note(format!("{fault:?}: {id} is back and caught up"));
                 }
             }
@@ -346,8 +355,8 @@ impl FaultCtx<'_> {
     /// Adds a spare, removes a voter, or both in one change, while the workload runs. Each
     /// membership call is retried until the cluster took it (a leader change may interrupt one).
     async fn change_membership(&mut self, fault: Fault) -> anyhow::Result<()> {
-        let voters = self.cluster.group_ids(&self.group);
-        let spare = self.cluster.spares(&self.group).first().copied();
+        let voters = self.cluster.procs.group_ids(&self.group);
+        let spare = self.cluster.procs.spares(&self.group).first().copied();
         let pick = |rng: &mut StdRng| voters[rng.random_range(0..voters.len())];
         // The asked-for change if the group allows it, else the first that it allows.
         let feasible = |f: Fault| match f {
@@ -380,8 +389,8 @@ impl FaultCtx<'_> {
         let leader = self.leader().await?;
         if let Some(s) = add {
             self.note(format!("{fault:?}: add {s} as a learner (leader {leader})"));
-            let (addr, region) = (self.cluster.addr(s), self.group.clone());
-            crate::cluster::wait_for(&format!("node {s} added as a learner"), || async {
+            let (addr, region) = (self.cluster.procs.addr(s), self.group.clone());
+            icc_testkit::wait_for(&format!("node {s} added as a learner"), || async {
                 client
                     .add_learner(s, addr.clone(), region.clone())
                     .await
@@ -397,7 +406,7 @@ impl FaultCtx<'_> {
         target.extend(add);
         target.sort_unstable();
         self.note(format!("{fault:?}: voters {voters:?} -> {target:?}"));
-        crate::cluster::wait_for(&format!("voters {target:?}"), || async {
+        icc_testkit::wait_for(&format!("voters {target:?}"), || async {
             let r = client.change_membership(target.clone()).await.ok()?;
             let mut now = r.voters;
             now.sort_unstable();
@@ -405,10 +414,10 @@ impl FaultCtx<'_> {
         })
         .await?;
         if let Some(s) = add {
-            self.cluster.joined(s);
+            self.cluster.procs.joined(s);
         }
         if let Some(r) = remove {
-            let what = if self.cluster.retire(r) {
+            let what = if self.cluster.procs.retire(r) {
                 "stopped for good"
             } else {
                 "still a global voter, so it keeps running"
@@ -424,7 +433,7 @@ impl FaultCtx<'_> {
 /// and no retry: a client would follow the node's leader hint to the majority side.
 async fn raw_note(cluster: &Cluster, addr: &str, incident: &str, token: &str) -> Outcome {
     let unknown = |error: String| Outcome::Unknown { error };
-    let ch = match cluster.raw_channel(addr) {
+    let ch = match cluster.procs.raw_endpoint(addr, Some("admin")) {
         Ok(e) => e,
         Err(e) => return unknown(e.to_string()),
     };

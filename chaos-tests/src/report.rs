@@ -60,7 +60,7 @@ impl Report<'_> {
             serde_json::to_string_pretty(self.fin)?,
         )?;
         if let Some(c) = self.cluster {
-            c.save_logs(&dir.join("logs"))?;
+            c.procs.save_logs(&dir.join("logs"))?;
         }
         let mut md = format!(
             "# chaos run {} seed {}\n\n{}\n\nReplay: `ICC_CHAOS_SEED={} cargo run -p icc-chaos -- run --scenario {} --seeds 1`\n\n",

@@ -213,21 +213,21 @@ async fn play(
         .profile
         .regions
         .first()
-        .map(|r| r.0.clone())
+        .map(|r| r.0.to_owned())
         .unwrap_or_default();
-    cluster.leader(&group).await?;
-    let endpoints = cluster.endpoints();
+    cluster.procs.majority_leader(&group).await?;
+    let endpoints = cluster.procs.endpoints();
     let configs: Vec<_> = (0..endpoints.len())
         .map(|k| {
             let mut e = endpoints.clone();
             e.rotate_left(k);
-            cluster.client_config(e, CALL_DEADLINE)
+            cluster.procs.client_config(e).with_deadline(CALL_DEADLINE)
         })
         .collect();
     let workload = Workload::start(
         scenario.clients,
         seed,
-        cluster.regions(),
+        cluster.procs.regions(),
         |k| {
             icc_client::Client::new(configs[k as usize % configs.len()].clone())
                 .expect("loopback endpoints are valid")
@@ -255,7 +255,7 @@ async fn play(
             duplicate: workload.duplicate(),
         };
         ctx.run(fault).await?;
-        let l = cluster.leader(&group).await?;
+        let l = cluster.procs.majority_leader(&group).await?;
         let line = format!(
             "{} ms: cycle {cycle} healed; leader {l}",
             history.now() / 1_000_000
@@ -272,7 +272,7 @@ async fn play(
     ));
     fin.duplicate_answers = finished.disagreements;
     fin.escalation = true;
-    cluster.wait_converged().await?;
+    cluster.procs.wait_converged().await?;
     final_state(cluster, history, &finished.known, fin).await?;
     if scenario.profile.regions.len() > 1 {
         residency_scan(cluster, history, fin).await?;
@@ -287,19 +287,19 @@ async fn residency_scan(
     history: &History,
     fin: &mut FinalState,
 ) -> anyhow::Result<()> {
-    let ids: Vec<u64> = cluster.nodes.iter().map(|n| n.id).collect();
+    let ids: Vec<u64> = cluster.procs.nodes.iter().map(|n| n.id).collect();
     for id in &ids {
-        cluster.stop(*id).await?;
+        cluster.procs.stop(*id).await?;
     }
-    let homes = cluster.jurisdictions();
+    let homes = cluster.procs.jurisdictions();
     let holders: Vec<(u64, String, std::path::PathBuf)> = ids
         .iter()
         .map(|id| {
             let j = homes
-                .get(&cluster.region_of(*id))
+                .get(&cluster.procs.region_of(*id))
                 .cloned()
                 .unwrap_or_default();
-            (*id, j, cluster.data_dir(*id))
+            (*id, j, cluster.procs.data_dir(*id))
         })
         .collect();
     let holders: Vec<check::residency::Holder<'_>> = holders
@@ -322,12 +322,12 @@ async fn residency_scan(
     Ok(())
 }
 
-/// Waits (up to [`crate::cluster::WAIT`]) until every incident's linearizable timeline shows
+/// Waits (up to [`icc_testkit::DEADLINE`]) until every incident's linearizable timeline shows
 /// its last escalation tier: the cluster's SLA deadlines (2, 4, 6 s) have all passed for
 /// incidents declared before the workload stopped. A timeout is not an error here; the
 /// escalation checker reports the incidents that fell short.
 async fn wait_escalated(client: &icc_client::Client, incidents: &BTreeSet<String>) {
-    let _ = crate::cluster::wait_for("every incident escalated to tier 4", || async {
+    let _ = icc_testkit::wait_for("every incident escalated to tier 4", || async {
         for id in incidents {
             let t = client
                 .get_timeline(id.clone(), Consistency::Linearizable)
@@ -357,7 +357,7 @@ async fn final_state(
 ) -> anyhow::Result<()> {
     let client = cluster.client(Duration::from_secs(10))?;
     let mut incidents: BTreeSet<String> = known.iter().cloned().collect();
-    for id in cluster.ids() {
+    for id in cluster.procs.ids() {
         let c = cluster.client_of(id)?;
         let req = ListIncidentsRequest {
             consistency: Consistency::Local as i32,
@@ -372,7 +372,7 @@ async fn final_state(
     }
     if fin.escalation {
         wait_escalated(&client, &incidents).await;
-        cluster.wait_converged().await?;
+        cluster.procs.wait_converged().await?;
     }
     for incident in &incidents {
         let op = workload::perform(
@@ -387,11 +387,11 @@ async fn final_state(
         .await;
         history.record(op);
     }
-    for id in cluster.ids() {
+    for id in cluster.procs.ids() {
         let c = cluster.client_of(id)?;
         let mut timelines = BTreeMap::new();
         let mut applied = 0;
-        let region = cluster.region_of(id);
+        let region = cluster.procs.region_of(id);
         let prefix = format!("{region}-");
         fin.regions.insert(id, region);
         for incident in incidents.iter().filter(|i| i.starts_with(&prefix)) {

@@ -1,4 +1,5 @@
-//! `icc_client`: a typed client for an icc incident command cluster.
+//! `icc_client`: a typed client for an icc incident command cluster, and the failover drill
+//! workflow ([`drill`]) that both `icc drill failover` and iccd's drill scheduler run.
 //!
 //! A [`Client`] talks to any node of a cluster given a list of `host:port` endpoints. Every call
 //! goes through one retry loop: on a failure that says nothing about the request itself (node
@@ -27,8 +28,11 @@
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Must never: parse command lines, print, read the CLI's config file or make certificates (that is
+//! `icc-cli`), measure load (`icc-bench`), or pull in anything a server would not want to link:
+//! `iccd` depends on this crate.
 
-pub mod certs;
 mod client;
 mod config;
 pub mod drill;
@@ -37,7 +41,6 @@ mod hlc;
 mod policy;
 mod rbac;
 mod retry;
-pub mod risk;
 mod watch;
 
 pub use client::Client;

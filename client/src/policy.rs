@@ -24,7 +24,7 @@ impl Client {
     }
 
     /// Applies `yaml` as the next version. Validate it first with
-    /// [`icc_proto::policy::parse`]: the cluster refuses what that refuses.
+    /// `icc_policy::parse`: the cluster refuses what that refuses.
     pub async fn policy_apply(
         &self,
         yaml: &str,

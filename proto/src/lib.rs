@@ -1,7 +1,10 @@
-//! icc's wire protocol: the `icc.v1` protobuf package and the tonic code generated from it.
+//! icc-proto: icc's wire protocol. The `icc.v1` protobuf package and the tonic code generated
+//! from it, and the wire helpers every side must compute alike: metadata keys, how certificates
+//! name nodes and clients, the audit and access-log hash chains.
 //!
-//! Both the server (`icc-node`) and the client (`icc-client`) depend on this crate and not on each
-//! other. It holds no logic beyond small conversions that make the generated types pleasant to use.
+//! The server (`icc-node`), the client (`icc-client`) and every tool depend on this crate. It
+//! must never hold domain logic or documents (the severity policy is `icc-policy`) nor depend
+//! on another icc crate (the one exception is the temporary `policy` re-export below).
 
 /// The `icc.v1` package: messages, enums, service clients and servers.
 #[allow(missing_docs, clippy::all)]
@@ -128,7 +131,11 @@ pub mod security {
     }
 }
 
-pub mod policy;
+/// TEMPORARY (issue 13, crate split): the severity policy moved to the `icc-policy` crate. This
+/// re-export only keeps the `icc_proto::policy::...` paths in `node/src` compiling until they
+/// are renamed to `icc_policy::...`; delete it then, with the `icc-policy` dependency in
+/// proto/Cargo.toml.
+pub use icc_policy as policy;
 
 /// The audit chain's hash, shared by the node that writes entries and every tool that checks
 /// them, so both compute it the same way.

@@ -5,7 +5,7 @@
 //! key and value of the node's RocksDB is scanned again through RocksDB itself.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where incident titles start; the home region follows the `@`.
 const MARK: &[u8] = b"chaos c";
@@ -46,20 +46,6 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let path = e.path();
-        if path.is_dir() {
-            files(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 /// Every key and value of the RocksDB under `data_dir`, opened read-only.
 fn rocksdb_records(data_dir: &Path) -> Result<Vec<Vec<u8>>, String> {
     let path = data_dir.join("rocksdb");
@@ -98,9 +84,7 @@ pub fn scan(
                 .filter(|r| homes.get(r).is_some_and(|j| j != n.jurisdiction))
                 .collect()
         };
-        let mut paths = Vec::new();
-        files(n.data_dir, &mut paths);
-        for path in paths {
+        for path in icc_testkit::files_under(n.data_dir) {
             let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };

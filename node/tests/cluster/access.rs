@@ -6,13 +6,14 @@ use std::time::Duration;
 
 use icc_client::{Client, ClientConfig};
 use icc_proto::v1::Consistency;
+use icc_testkit::{Cluster, Options, wait_for};
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::fixtures::declare;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_are_logged_with_the_reader_and_a_changed_byte_is_named_by_verify() {
-    let mut cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let admin = cluster.client();
     let id = admin
         .declare(declare("read me"), None)
@@ -35,7 +36,8 @@ async fn reads_are_logged_with_the_reader_and_a_changed_byte_is_named_by_verify(
     wait_for("alice reads on node 2", || async {
         alice_on_2.get_incident(&id, Consistency::Local).await.ok()
     })
-    .await;
+    .await
+    .expect("waited");
 
     let log = admin.export_access(2, 1).await.expect("export node 2");
     let read = log
@@ -58,16 +60,19 @@ async fn reads_are_logged_with_the_reader_and_a_changed_byte_is_named_by_verify(
         .expect("the client asks node 2 itself");
     assert_eq!(elsewhere.len() as u64, before.entries);
 
-    assert!(cluster.stop(2), "node 2 stops cleanly");
+    assert!(cluster.stop(2).await.expect("stop"), "node 2 stops cleanly");
     let mut key = b"a/".to_vec();
     key.extend_from_slice(&seq.to_be_bytes());
     // One byte of the reader's name: "alice" -> "Alice".
-    cluster.flip_stored_byte(2, "access", &key, b"alice", b'A');
-    cluster.restart(2);
+    cluster
+        .flip_stored_byte(2, "access", &key, b"alice", b'A')
+        .expect("flip a stored byte");
+    cluster.restart(2).expect("restart");
     let broken = wait_for("node 2 answers after restart", || async {
         admin.verify_access(2).await.ok()
     })
-    .await;
+    .await
+    .expect("waited");
     assert!(!broken.ok);
     assert_eq!(broken.first_bad_seq, seq, "{}", broken.reason);
     assert!(

@@ -3,13 +3,14 @@
 //! untouched copies still verify.
 
 use icc_proto::v1::{AppendTimelineRequest, Status, UpdateIncidentRequest};
+use icc_testkit::{Cluster, Options, wait_for};
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::fixtures::declare;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
-    let mut cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let a = client
         .declare(declare("audited one"), None)
@@ -52,14 +53,18 @@ async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
         .update_incident(bad, None)
         .await
         .expect_err("illegal transition");
-    cluster.wait_applied(last.version + 1).await;
+    cluster
+        .wait_applied(last.version + 1)
+        .await
+        .expect("applied");
 
     for n in 1..=3 {
         let v = wait_for(&format!("node {n} verifies its chain"), || async {
             let r = cluster.client_of(n).verify_audit("").await.ok()?;
             (r.entries == 4).then_some(r)
         })
-        .await;
+        .await
+        .expect("waited");
         assert!(v.ok, "node {n}: {}", v.reason);
     }
     let exported = cluster
@@ -79,16 +84,19 @@ async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
     assert_eq!(exported[2].actor, "admin (as alice)");
 
     // Tamper with entry 3 on node 2's disk while it is stopped.
-    assert!(cluster.stop(2), "node 2 stops cleanly");
+    assert!(cluster.stop(2).await.expect("stop"), "node 2 stops cleanly");
     let mut key = b"us-east\0au/".to_vec();
     key.extend_from_slice(&3u64.to_be_bytes());
     // One byte of the actor's name: "alice" -> "Alice".
-    cluster.flip_stored_byte(2, "sm", &key, b"alice", b'A');
-    cluster.restart(2);
+    cluster
+        .flip_stored_byte(2, "sm", &key, b"alice", b'A')
+        .expect("flip a stored byte");
+    cluster.restart(2).expect("restart");
     let broken = wait_for("node 2 answers after restart", || async {
         cluster.client_of(2).verify_audit("").await.ok()
     })
-    .await;
+    .await
+    .expect("waited");
     assert!(!broken.ok);
     assert_eq!(broken.first_bad_seq, 3, "{}", broken.reason);
     assert!(
@@ -110,8 +118,8 @@ async fn a_changed_byte_in_a_stored_audit_entry_is_named_by_verify() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_actor_is_the_authenticated_caller_not_the_claimed_author() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     cluster
         .client()
         .rbac_bind("alice", "responder", vec!["us-east".into()])
@@ -129,7 +137,8 @@ async fn the_audit_actor_is_the_authenticated_caller_not_the_claimed_author() {
             .ok()?;
         r.incident.map(|i| i.id)
     })
-    .await;
+    .await
+    .expect("waited");
     let entries = cluster.client().export_audit("", 1).await.expect("export");
     let declared = entries
         .iter()

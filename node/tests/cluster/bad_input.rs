@@ -2,9 +2,10 @@
 
 use icc_client::ClientError;
 use icc_proto::v1::{Consistency, Severity, Status, UpdateIncidentRequest};
+use icc_testkit::{Cluster, Options};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare, ids_on};
+use crate::fixtures::{declare, ids_on};
 
 fn rejected(e: ClientError) -> (Code, String) {
     match e {
@@ -15,8 +16,8 @@ fn rejected(e: ClientError) -> (Code, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_refused_with_the_field_and_changes_nothing() {
-    let cluster = Cluster::start(Options::default());
-    let leader = cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let good = client
         .declare(declare("good one"), None)

@@ -6,9 +6,10 @@ use icc_client::ClientError;
 use icc_proto::HLC_METADATA_KEY;
 use icc_proto::v1::incident_service_client::IncidentServiceClient;
 use icc_proto::v1::{Hlc, Role};
+use icc_testkit::{Cluster, Options, wait_for};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::fixtures::declare;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_peer_two_seconds_ahead_is_refused_and_does_not_lead() {
@@ -16,8 +17,8 @@ async fn a_peer_two_seconds_ahead_is_refused_and_does_not_lead() {
         clock_offsets_ms: HashMap::from([(3, 2_000)]),
         ..Options::default()
     };
-    let cluster = Cluster::start(opts);
-    let leader = cluster.leader().await;
+    let cluster = Cluster::start(opts).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     assert_ne!(
         leader, 3,
         "the skewed node cannot win an election: its vote requests are refused"
@@ -43,7 +44,8 @@ async fn a_peer_two_seconds_ahead_is_refused_and_does_not_lead() {
         let s = cluster.status_of(leader).await?;
         (s.clock_skew_rejections > 0).then_some(s.clock_skew_rejections)
     })
-    .await;
+    .await
+    .expect("waited");
     assert!(rejections >= 1);
     assert!(
         cluster.log(leader).contains("refused a message"),
@@ -61,10 +63,16 @@ async fn a_peer_two_seconds_ahead_is_refused_and_does_not_lead() {
         let s = cluster.status_of(3).await?;
         (s.clock_refused_by >= 1).then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
 
     // A hand-made request carrying a stamp 2 s ahead gets the same refusal from any node.
-    let mut raw = IncidentServiceClient::new(cluster.raw_channel(leader, Some("admin")).await);
+    let mut raw = IncidentServiceClient::new(
+        cluster
+            .raw_channel(leader, Some("admin"))
+            .await
+            .expect("raw channel"),
+    );
     let ahead = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .expect("clock")

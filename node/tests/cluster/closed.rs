@@ -5,9 +5,10 @@ use icc_client::ClientError;
 use icc_proto::v1::{
     AppendTimelineRequest, Consistency, EventKind, Severity, Status, UpdateIncidentRequest,
 };
+use icc_testkit::{Cluster, Options};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare};
+use crate::fixtures::declare;
 
 fn change(id: &str) -> UpdateIncidentRequest {
     UpdateIncidentRequest {
@@ -20,8 +21,8 @@ fn change(id: &str) -> UpdateIncidentRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_incident_refuses_every_change_but_annotations() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let inc = client
         .declare(declare("closed is final"), None)

@@ -6,9 +6,8 @@ use std::time::Duration;
 
 use icc_client::ClientError;
 use icc_client::drill::{DrillMode, DrillOptions, failover};
+use icc_testkit::{Cluster, Options, wait_for};
 use tonic::Code;
-
-use crate::harness::{Cluster, Options, wait_for};
 
 fn drill(mode: DrillMode) -> DrillOptions {
     DrillOptions {
@@ -26,8 +25,9 @@ async fn drills_move_or_kill_the_leader_lose_nothing_and_are_recorded() {
     let mut cluster = Cluster::start(Options {
         extra_config: "\n[drills]\nallow_kill = true\n".into(),
         ..Options::default()
-    });
-    cluster.leader().await;
+    })
+    .expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
 
     let moved = failover(&client, &drill(DrillMode::Transfer))
@@ -54,8 +54,9 @@ async fn drills_move_or_kill_the_leader_lose_nothing_and_are_recorded() {
         let exited = cluster.exited(dead);
         async move { exited.then_some(()) }
     })
-    .await;
-    cluster.restart(dead);
+    .await
+    .expect("waited");
+    cluster.restart(dead).expect("restart");
 
     let report = client.drill_list("us-east").await.expect("drill report");
     let modes: Vec<&str> = report.iter().map(|d| d.mode.as_str()).collect();
@@ -85,8 +86,8 @@ async fn drills_move_or_kill_the_leader_lose_nothing_and_are_recorded() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cluster_that_does_not_allow_kills_refuses_one() {
-    let cluster = Cluster::start(Options::default());
-    let leader = cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     match cluster.client().drill_crash(leader, "test").await {
         Err(ClientError::Rejected { code, message }) => {
             assert_eq!(code, Code::FailedPrecondition);
@@ -115,8 +116,9 @@ async fn scheduled_drills_run_once_per_slot_across_a_global_leader_kill() {
                        mode = \"transfer\"\nevery = \"3s\"\n"
             .into(),
         ..Options::default()
-    });
-    cluster.leader().await;
+    })
+    .expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let completed = |rows: &[icc_client::v1::Drill]| rows.iter().filter(|d| d.completed).count();
 
@@ -127,10 +129,11 @@ async fn scheduled_drills_run_once_per_slot_across_a_global_leader_kill() {
             (completed(&rows) >= 2).then_some(())
         }
     })
-    .await;
+    .await
+    .expect("waited");
 
     // Kill the global leader (mid-drill or between drills): its slots are not run again.
-    let global_leader = cluster.leader_of("global").await;
+    let global_leader = cluster.leader_of("global").await.expect("a leader");
     cluster.kill(global_leader);
     let before = completed(&scheduled(&client).await);
     wait_for(
@@ -143,8 +146,9 @@ async fn scheduled_drills_run_once_per_slot_across_a_global_leader_kill() {
             }
         },
     )
-    .await;
-    cluster.restart(global_leader);
+    .await
+    .expect("waited");
+    cluster.restart(global_leader).expect("restart");
 
     let rows = scheduled(&client).await;
     let mut slots: Vec<&str> = rows.iter().map(|d| d.slot.as_str()).collect();

@@ -4,8 +4,9 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use icc_proto::v1::{Consistency, EventKind};
+use icc_testkit::{Cluster, Options, wait_for};
 
-use crate::harness::{Cluster, Options, declare_sev1, wait_for};
+use crate::fixtures::declare_sev1;
 
 const SLA: &str =
     "[[sla]]\nseverity = \"sev1\"\nacknowledge_s = 2\nmitigate_s = 600\nresolve_s = 3600\n";
@@ -22,8 +23,9 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
     let mut cluster = Cluster::start(Options {
         extra_config: SLA.into(),
         ..Options::default()
-    });
-    cluster.leader().await;
+    })
+    .expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let mut ids = Vec::new();
     // Kill the leader 400 ms before, at, and 300 ms after the acknowledge deadline.
@@ -44,7 +46,7 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
         if kill_at_ns > now_ns {
             tokio::time::sleep(Duration::from_nanos((kill_at_ns - now_ns) as u64)).await;
         }
-        let leader = cluster.leader().await;
+        let leader = cluster.leader().await.expect("a leader");
         cluster.kill(leader);
         let escalated = wait_for(&format!("{} escalates to tier 2", inc.id), || async {
             let i = client
@@ -54,16 +56,17 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
                 .incident?;
             (i.escalation_tier >= 2).then_some(i)
         })
-        .await;
+        .await
+        .expect("waited");
         assert_eq!(
             escalated.escalation_tier, 2,
             "one step for one missed deadline"
         );
-        cluster.restart(leader);
+        cluster.restart(leader).expect("restart");
         ids.push(inc.id);
     }
     // Every node has applied everything; each incident recorded exactly one escalation.
-    cluster.leader().await;
+    cluster.leader().await.expect("a leader");
     for id in &ids {
         let timeline = client
             .get_timeline(id, Consistency::Linearizable)
@@ -105,7 +108,8 @@ async fn a_missed_acknowledge_deadline_escalates_once_across_leader_kills() {
             .incident?;
         (i.escalation_tier >= 2).then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
     let after = client
         .get_incident(&on_time.id, Consistency::Linearizable)
         .await

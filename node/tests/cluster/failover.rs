@@ -3,12 +3,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::harness::{Cluster, Options, declare, ids_on, wait_for};
+use icc_testkit::{Cluster, Options, wait_for};
+
+use crate::fixtures::{declare, ids_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killing_the_leader_loses_no_acknowledged_write() {
-    let mut cluster = Cluster::start(Options::default());
-    let first_leader = cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let first_leader = cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let mut acked = BTreeSet::new();
     for i in 0..10 {
@@ -28,7 +30,7 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
             .expect("declare after kill");
         acked.insert(r.incident.expect("incident").id);
     }
-    let new_leader = cluster.leader().await;
+    let new_leader = cluster.leader().await.expect("a leader");
     assert_ne!(new_leader, first_leader);
     let listed = client
         .list_all_incidents(Default::default(), None)
@@ -40,19 +42,20 @@ async fn killing_the_leader_loses_no_acknowledged_write() {
         .collect::<BTreeSet<_>>();
     assert_eq!(listed, acked, "every acknowledged write is listed");
 
-    cluster.restart(first_leader);
+    cluster.restart(first_leader).expect("restart");
     let caught_up = wait_for("the old leader catches up", || async {
         let ids = ids_on(&cluster, first_leader).await?;
         (ids.len() == acked.len()).then_some(ids)
     })
-    .await;
+    .await
+    .expect("waited");
     assert_eq!(caught_up.into_iter().collect::<BTreeSet<_>>(), acked);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_on_the_leader_with_an_open_watch_stops_cleanly_and_hands_over() {
-    let mut cluster = Cluster::start(Options::default());
-    let leader = cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     let client = cluster.client();
     client
         .declare(declare("before stop"), None)
@@ -60,16 +63,13 @@ async fn sigterm_on_the_leader_with_an_open_watch_stops_cleanly_and_hands_over()
         .expect("declare");
     // A long-lived stream held open on the leader itself.
     let mut watch = Box::pin(cluster.client_of(leader).watch(1));
-    let first = tokio::time::timeout(
-        crate::harness::DEADLINE,
-        futures::StreamExt::next(&mut watch),
-    )
-    .await
-    .expect("a change");
+    let first = tokio::time::timeout(icc_testkit::DEADLINE, futures::StreamExt::next(&mut watch))
+        .await
+        .expect("a change");
     assert!(first.is_some());
 
     assert!(
-        cluster.stop(leader),
+        cluster.stop(leader).await.expect("stop"),
         "the leader exits cleanly on SIGTERM:\n{}",
         cluster.log(leader)
     );
@@ -80,7 +80,7 @@ async fn sigterm_on_the_leader_with_an_open_watch_stops_cleanly_and_hands_over()
         "a stopping leader hands over:\n{}",
         cluster.log(leader)
     );
-    let next = cluster.leader().await;
+    let next = cluster.leader().await.expect("a leader");
     assert_ne!(next, leader);
     client
         .declare(declare("after stop"), None)

@@ -9,8 +9,7 @@ use icc_proto::v1::{
     AppendTimelineRequest, Consistency, DeclareGlobalIncidentRequest, Incident,
     ListIncidentsRequest, Severity,
 };
-
-use crate::harness::{Cluster, Options, wait_for};
+use icc_testkit::{Cluster, Options, wait_for};
 
 const REGIONS: [&str; 3] = ["us-east", "eu-west", "ap-south"];
 
@@ -47,6 +46,7 @@ async fn linked(client: &Client, id: &str) -> Incident {
             .then_some(inc)
     })
     .await
+    .expect("waited")
 }
 
 /// Children of `global_id` per region, as each region lists them.
@@ -71,9 +71,9 @@ async fn children_per_region(client: &Client, global_id: &str) -> HashMap<String
 }
 
 async fn start(offsets: HashMap<u64, i64>) -> Cluster {
-    let cluster = Cluster::start(options(offsets));
+    let cluster = Cluster::start(options(offsets)).expect("cluster starts");
     for group in ["us-east", "eu-west", "ap-south", "global"] {
-        cluster.leader_of(group).await;
+        cluster.leader_of(group).await.expect("a leader");
     }
     cluster
 }
@@ -196,7 +196,7 @@ async fn merged_timeline_is_causal_across_skewed_regions_and_survives_a_lost_reg
 async fn killing_the_global_leader_mid_declare_leaves_one_child_per_region() {
     let mut cluster = start(HashMap::new()).await;
     let client = cluster.client();
-    let global_leader = cluster.leader_of("global").await;
+    let global_leader = cluster.leader_of("global").await.expect("a leader");
     let global = client
         .declare_global(global_request("DNS provider down"), None)
         .await
@@ -214,6 +214,6 @@ async fn killing_the_global_leader_mid_declare_leaves_one_child_per_region() {
             "exactly one child in {region}: {counts:?}"
         );
     }
-    let new_leader = cluster.leader_of("global").await;
+    let new_leader = cluster.leader_of("global").await.expect("a leader");
     assert_ne!(new_leader, global_leader);
 }

@@ -1,6 +1,7 @@
-//! Integration tests on real `iccd` processes over real gRPC and RocksDB.
+//! Integration tests on real `iccd` processes (started by `icc_testkit`) over real gRPC and
+//! RocksDB.
 
-mod harness;
+mod fixtures;
 
 mod access;
 mod audit;

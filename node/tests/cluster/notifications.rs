@@ -14,8 +14,9 @@ use axum::routing::post;
 use icc_proto::v1::{
     Consistency, Incident, NotificationState, Severity, Status, UpdateIncidentRequest,
 };
+use icc_testkit::{Cluster, Options, free_port, wait_for};
 
-use crate::harness::{Cluster, Options, declare, declare_sev1, free_port, wait_for};
+use crate::fixtures::{declare, declare_sev1};
 
 /// What the receiver got: (path, idempotency key, body), in arrival order.
 type Inbox = Arc<Mutex<Vec<(String, String, String)>>>;
@@ -88,6 +89,7 @@ async fn all_live_delivered(cluster: &Cluster, ids: &[String]) -> Vec<Incident> 
         done.then_some(all)
     })
     .await
+    .expect("waited")
 }
 
 fn status_to(id: &str, s: Status, reason: &str) -> UpdateIncidentRequest {
@@ -106,8 +108,9 @@ async fn every_notification_arrives_once_by_key_in_order_across_receiver_and_lea
     let mut cluster = Cluster::start(Options {
         extra_config: channels(live, dead),
         ..Options::default()
-    });
-    cluster.leader().await;
+    })
+    .expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let inbox: Inbox = Arc::default();
     let stop_receiver = receiver(live, inbox.clone()).await;
@@ -133,7 +136,8 @@ async fn every_notification_arrives_once_by_key_in_order_across_receiver_and_lea
             .is_err()
             .then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
     let arrived_before = inbox.lock().expect("inbox").len();
     client
         .update_incident(status_to(&ids[0], Status::Mitigated, "rolled back"), None)
@@ -154,10 +158,10 @@ async fn every_notification_arrives_once_by_key_in_order_across_receiver_and_lea
             .expect("incident")
             .id,
     );
-    let leader = cluster.leader().await;
+    let leader = cluster.leader().await.expect("a leader");
     cluster.kill(leader);
-    cluster.leader().await;
-    cluster.restart(leader);
+    cluster.leader().await.expect("a leader");
+    cluster.restart(leader).expect("restart");
     let _keep_receiver = receiver(live, inbox.clone()).await;
     let final_state = all_live_delivered(&cluster, &ids).await;
     assert!(

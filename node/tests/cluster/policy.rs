@@ -4,9 +4,10 @@
 
 use icc_client::ClientError;
 use icc_proto::v1::{AppendTimelineRequest, Consistency, EventKind, Severity};
+use icc_testkit::{Cluster, Options, wait_for};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare, declare_sev1, wait_for};
+use crate::fixtures::{declare, declare_sev1};
 
 const TEMPLATE: &str = include_str!("../../../deploy/local/policy.yaml");
 
@@ -26,8 +27,8 @@ fn rejection(r: Result<impl std::fmt::Debug, ClientError>) -> (Code, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_declares() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader_of("global").await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader_of("global").await.expect("a leader");
     let admin = cluster.client();
 
     // Several errors at once: an unknown severity in the matrix, a zero and a negative timeout,
@@ -98,7 +99,8 @@ async fn a_bad_policy_names_lines_and_a_good_one_reaches_every_node_and_later_de
         let v = node3.policy_get(None).await.ok()?;
         (v.version == 1).then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
     assert_eq!(node3.policy_get(Some(1)).await.expect("v1").yaml, good);
 
     // A declare proposed there uses the new targets.
@@ -181,8 +183,9 @@ async fn with_dead_channel() -> Cluster {
             "[[channel]]\nname = \"ops\"\nurl = \"http://127.0.0.1:9/hook\"\nformat = \"json\"\n"
                 .into(),
         ..Options::default()
-    });
-    cluster.leader_of("global").await;
+    })
+    .expect("cluster starts");
+    cluster.leader_of("global").await.expect("a leader");
     cluster
 }
 
@@ -200,7 +203,8 @@ async fn apply_everywhere(cluster: &Cluster, yaml: &str, reason: &str) {
         wait_for("the test policy on every node", || async {
             (node.policy_get(None).await.ok()?.version == 1).then_some(())
         })
-        .await;
+        .await
+        .expect("waited");
     }
 }
 
@@ -225,8 +229,8 @@ fn count(texts: &[String], prefix: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
-    let mut cluster = Cluster::start(Options::default());
-    cluster.leader_of("global").await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader_of("global").await.expect("a leader");
     let client = cluster.client();
     let fast = TEMPLATE
         .replacen("status_update_every: 30m", "status_update_every: 2s", 1)
@@ -243,11 +247,12 @@ async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
         (count(&b, "status update overdue") == 1 && count(&b, "first customer notice overdue") == 1)
             .then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
 
     // A new leader re-reads the same incident: the recorded slots stay recorded once. A status
     // update starts a new slot, which breaches once more when it runs out.
-    let leader = cluster.leader().await;
+    let leader = cluster.leader().await.expect("a leader");
     cluster.kill(leader);
     client
         .append_timeline(
@@ -266,7 +271,8 @@ async fn communication_clocks_breach_once_per_slot_across_a_leader_kill() {
         let b = breaches(&client, &inc.id).await?;
         (count(&b, "status update overdue") == 2).then_some(b)
     })
-    .await;
+    .await
+    .expect("waited");
     assert_eq!(count(&b, "first customer notice overdue"), 1, "{b:?}");
     assert_eq!(b.len(), 3, "{b:?}");
     let shown = client
@@ -320,14 +326,16 @@ async fn standups_are_held_once_per_slot_across_a_leader_kill_and_remind_the_com
         let s = timeline(&client).await?;
         (!s.is_empty()).then_some(())
     })
-    .await;
-    let leader = cluster.leader().await;
+    .await
+    .expect("waited");
+    let leader = cluster.leader().await.expect("a leader");
     cluster.kill(leader);
     let held = wait_for("standup 3 under the next leader", || async {
         let s = timeline(&client).await?;
         (s.len() >= 3).then_some(s)
     })
-    .await;
+    .await
+    .expect("waited");
     assert_eq!(
         held[..3],
         ["standup 1", "standup 2", "standup 3"],
@@ -373,7 +381,8 @@ async fn the_page_guard_folds_escalation_pages_beyond_the_policy_limit() {
             .incident?;
         (i.escalation_tier == 4).then_some(i)
     })
-    .await;
+    .await
+    .expect("waited");
     let pages = shown
         .notifications
         .iter()

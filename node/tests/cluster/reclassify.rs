@@ -3,14 +3,15 @@
 
 use icc_client::ClientError;
 use icc_proto::v1::{Consistency, EventKind, Severity, UpdateIncidentRequest};
+use icc_testkit::{Cluster, Options};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare};
+use crate::fixtures::declare;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manual_severity_change_needs_a_reason_and_wins_over_classification() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let inc = client
         .declare(declare("reclassified"), None)
@@ -72,7 +73,7 @@ async fn a_manual_severity_change_needs_a_reason_and_wins_over_classification() 
     // Every node agrees: read each one locally once it has applied the proposal.
     for id in cluster.nodes.iter().map(|n| n.id) {
         let c = cluster.client_of(id);
-        let seen = crate::harness::wait_for(&format!("node {id} applied"), || async {
+        let seen = icc_testkit::wait_for(&format!("node {id} applied"), || async {
             let i = c
                 .get_incident(&inc.id, Consistency::Local)
                 .await
@@ -80,7 +81,8 @@ async fn a_manual_severity_change_needs_a_reason_and_wins_over_classification() 
                 .incident?;
             (i.version >= proposed.version).then_some(i)
         })
-        .await;
+        .await
+        .expect("waited");
         assert_eq!(seen.severity, Severity::Sev1 as i32, "node {id}");
     }
 

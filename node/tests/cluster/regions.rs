@@ -3,8 +3,9 @@
 
 use icc_client::ClientError;
 use icc_proto::v1::{Consistency, ListIncidentsRequest};
+use icc_testkit::{Cluster, Options, wait_for};
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::fixtures::declare;
 
 fn three_regions() -> Options {
     Options {
@@ -15,9 +16,9 @@ fn three_regions() -> Options {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn any_node_serves_any_region_and_a_lost_region_stops_only_itself() {
-    let mut cluster = Cluster::start(three_regions());
+    let mut cluster = Cluster::start(three_regions()).expect("cluster starts");
     for region in ["us-east", "eu-west", "ap-south", "global"] {
-        cluster.leader_of(region).await;
+        cluster.leader_of(region).await.expect("a leader");
     }
     let us_node = cluster.region_ids("us-east")[0];
     let via_us = cluster.client_of(us_node);
@@ -111,7 +112,8 @@ async fn any_node_serves_any_region_and_a_lost_region_stops_only_itself() {
                 .then_some(g.leader_id)
         },
     )
-    .await;
+    .await
+    .expect("waited");
     assert!(global != 0);
     // A read of the lost region fails with UNAVAILABLE within the caller's deadline.
     let impatient = icc_client::Client::new(

@@ -3,13 +3,14 @@
 use std::collections::BTreeSet;
 
 use icc_proto::v1::{Consistency, UpdateIncidentRequest};
+use icc_testkit::{Cluster, Options, wait_for};
 
-use crate::harness::{Cluster, Options, declare, ids_on, wait_for};
+use crate::fixtures::{declare, ids_on};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_a_follower_is_readable_on_every_node() {
-    let cluster = Cluster::start(Options::default());
-    let leader = cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     let follower = cluster
         .nodes
         .iter()
@@ -30,7 +31,7 @@ async fn a_write_through_a_follower_is_readable_on_every_node() {
     );
 
     let index = inc.version;
-    cluster.wait_applied(index).await;
+    cluster.wait_applied(index).await.expect("applied");
     for n in &cluster.nodes {
         let local = cluster
             .client_of(n.id)
@@ -60,8 +61,8 @@ async fn a_write_through_a_follower_is_readable_on_every_node() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retried_request_id_declares_once() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let a = client
         .declare(declare("retried"), Some("same-request-1".into()))
@@ -72,7 +73,7 @@ async fn a_retried_request_id_declares_once() {
         .await
         .expect("retry");
     assert_eq!(a.incident, b.incident, "the retry returns the first answer");
-    let ids = ids_on(&cluster, cluster.leader().await)
+    let ids = ids_on(&cluster, cluster.leader().await.expect("a leader"))
         .await
         .expect("list");
     assert_eq!(ids.len(), 1, "one incident, not two: {ids:?}");
@@ -80,8 +81,8 @@ async fn a_retried_request_id_declares_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_restart_keeps_every_incident() {
-    let mut cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let mut declared = BTreeSet::new();
     for i in 0..20 {
@@ -103,20 +104,21 @@ async fn a_full_restart_keeps_every_incident() {
 
     for n in 1..=3 {
         assert!(
-            cluster.stop(n),
+            cluster.stop(n).await.expect("stop"),
             "node {n} stops cleanly on SIGTERM:\n{}",
             cluster.log(n)
         );
     }
     for n in 1..=3 {
-        cluster.restart(n);
+        cluster.restart(n).expect("restart");
     }
-    cluster.leader().await;
+    cluster.leader().await.expect("a leader");
     for n in 1..=3 {
         let ids = wait_for(&format!("node {n} serving after restart"), || {
             ids_on(&cluster, n)
         })
-        .await;
+        .await
+        .expect("waited");
         assert_eq!(
             ids.into_iter().collect::<BTreeSet<_>>(),
             declared,
@@ -151,8 +153,8 @@ async fn a_node_behind_the_purged_log_catches_up_by_snapshot() {
         keep_logs_after_snapshot: 0,
         ..Options::default()
     };
-    let mut cluster = Cluster::start(opts);
-    let leader = cluster.leader().await;
+    let mut cluster = Cluster::start(opts).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     let lagging = cluster
         .nodes
         .iter()
@@ -174,9 +176,10 @@ async fn a_node_behind_the_purged_log_catches_up_by_snapshot() {
         let s = cluster.status_of(leader).await?;
         (s.purged_index > 10).then_some(s.purged_index)
     })
-    .await;
+    .await
+    .expect("waited");
 
-    cluster.restart(lagging);
+    cluster.restart(lagging).expect("restart");
     let status = wait_for(
         "the lagging node installed a snapshot past the purge point",
         || async {
@@ -184,13 +187,15 @@ async fn a_node_behind_the_purged_log_catches_up_by_snapshot() {
             (s.snapshot_index >= purged && s.applied_index >= purged).then_some(s)
         },
     )
-    .await;
+    .await
+    .expect("waited");
     assert!(status.snapshot_index >= purged);
     let ids = wait_for("the lagging node lists everything", || async {
         let ids = ids_on(&cluster, lagging).await?;
         (ids.len() == declared.len()).then_some(ids)
     })
-    .await;
+    .await
+    .expect("waited");
     assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), declared);
     assert!(
         cluster.log(lagging).contains("installed snapshot"),

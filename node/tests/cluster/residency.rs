@@ -3,8 +3,9 @@
 
 use icc_proto::v1::war_room_request::Change;
 use icc_proto::v1::{AppendTimelineRequest, Consistency, PostStatus, WarRoomRequest};
+use icc_testkit::{Cluster, Options, dir_contains, wait_for};
 
-use crate::harness::{Cluster, Options, declare, dir_contains, wait_for};
+use crate::fixtures::declare;
 
 const CANARY: &str = "CANARY-9f2c1e7a-EU-ONLY-4b8d";
 
@@ -16,9 +17,9 @@ async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {
         keep_logs_after_snapshot: 0,
         ..Options::default()
     };
-    let mut cluster = Cluster::start(opts);
+    let mut cluster = Cluster::start(opts).expect("cluster starts");
     for group in ["us-east", "eu-west", "ap-south", "global"] {
-        cluster.leader_of(group).await;
+        cluster.leader_of(group).await.expect("a leader");
     }
     let us = cluster.client_of(cluster.region_ids("us-east")[0]);
     let eu = cluster.client_of(cluster.region_ids("eu-west")[0]);
@@ -70,7 +71,8 @@ async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {
         let s = cluster.status_of(eu_node).await?;
         (s.snapshot_index > 0 && s.purged_index > 0).then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
 
     // Redacted through us-east, complete through eu-west.
     let far = us
@@ -123,22 +125,29 @@ async fn restricted_eu_data_stays_on_eu_nodes_and_is_redacted_elsewhere() {
 
     // Restart everything, read again, then stop cleanly and scan every node's files.
     for n in 1..=9 {
-        assert!(cluster.stop(n), "node {n} stops cleanly");
+        assert!(
+            cluster.stop(n).await.expect("stop"),
+            "node {n} stops cleanly"
+        );
     }
     for n in 1..=9 {
-        cluster.restart(n);
+        cluster.restart(n).expect("restart");
     }
-    cluster.leader_of("eu-west").await;
+    cluster.leader_of("eu-west").await.expect("a leader");
     let again = wait_for("eu-west serves after restart", || async {
         eu.get_incident(&ids[1], Consistency::Linearizable)
             .await
             .ok()?
             .incident
     })
-    .await;
+    .await
+    .expect("waited");
     assert!(again.details.contains(CANARY));
     for n in 1..=9 {
-        assert!(cluster.stop(n), "node {n} stops cleanly");
+        assert!(
+            cluster.stop(n).await.expect("stop"),
+            "node {n} stops cleanly"
+        );
     }
     for n in 1..=9 {
         let found = dir_contains(&cluster.data_dir(n), CANARY.as_bytes());

@@ -6,11 +6,10 @@ use icc_proto::v1::{
     AppendTimelineRequest, Consistency, SetLegalHoldRequest, Severity, Status,
     UpdateIncidentRequest,
 };
+use icc_testkit::{Cluster, DEADLINE, Options, dir_contains, files_containing, wait_for};
 use tonic::Code;
 
-use crate::harness::{
-    Cluster, DEADLINE, Options, declare, dir_contains, files_containing, wait_for,
-};
+use crate::fixtures::declare;
 
 const GONE: &str = "CANARY-RETENTION-3e91-PURGED";
 const HELD: &str = "CANARY-RETENTION-7b05-HELD";
@@ -75,7 +74,8 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
         extra_config: "[[retention]]\nseverity = \"sev4\"\njurisdiction = \"EU\"\nkeep = \"2s\"\n"
             .into(),
         ..Default::default()
-    });
+    })
+    .expect("cluster starts");
     let client = cluster.client();
     let gone = declare_and_close(&client, GONE, "declare-gone", false).await;
     let held = declare_and_close(&client, HELD, "declare-held", true).await;
@@ -108,7 +108,8 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
             Ok(_) => panic!("a responder lifted a legal hold"),
         }
     })
-    .await;
+    .await
+    .expect("waited");
     assert!(
         denied.to_string().contains("incident.legal-hold"),
         "{denied}"
@@ -127,7 +128,8 @@ async fn an_expired_incident_leaves_every_disk_and_a_held_one_stays() {
                 _ => None,
             }
         })
-        .await;
+        .await
+        .expect("waited");
         assert!(message.contains("sev4/EU keep 2s"), "{message}");
     }
     for &n in &ids {

@@ -3,9 +3,10 @@
 
 use icc_client::ClientError;
 use icc_proto::v1::{Consistency, EventKind, RoleAssignment, UpdateIncidentRequest};
+use icc_testkit::{Cluster, Options};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare};
+use crate::fixtures::declare;
 
 fn assign(id: &str, roles: &[(&str, &str)], reason: &str) -> UpdateIncidentRequest {
     UpdateIncidentRequest {
@@ -25,8 +26,8 @@ fn assign(id: &str, roles: &[(&str, &str)], reason: &str) -> UpdateIncidentReque
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_are_assigned_and_handed_over_in_the_timeline() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let inc = client
         .declare(declare("roles"), None)

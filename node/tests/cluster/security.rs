@@ -8,9 +8,10 @@ use icc_proto::v1::raft_service_client::RaftServiceClient;
 use icc_proto::v1::{
     ListIncidentsRequest, RaftMessage, Status as IncidentStatus, UpdateIncidentRequest,
 };
+use icc_testkit::{Cluster, Options, wait_for};
 use tonic::Code;
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::fixtures::declare;
 
 fn code_of<T: std::fmt::Debug>(r: &Result<T, ClientError>) -> Option<(Code, String)> {
     match r {
@@ -43,11 +44,11 @@ async fn raft_vote(channel: tonic::transport::Channel) -> Result<(), tonic::Stat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
-    let cluster = Cluster::start(Options::default());
-    let leader = cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
 
     // Another node of the cluster (node certificate from the cluster CA) passes authentication.
-    let ca = std::fs::read(cluster.certs.join("ca.crt")).expect("ca");
+    let ca = std::fs::read(cluster.certs().join("ca.crt")).expect("ca");
     let as_node = |cert: &std::path::Path, key: &std::path::Path| {
         tonic::transport::ClientTlsConfig::new()
             .ca_certificate(tonic::transport::Certificate::from_pem(&ca))
@@ -62,8 +63,8 @@ async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
             .expect("endpoint");
     let peer = (leader % 3) + 1;
     let node_tls = as_node(
-        &cluster.certs.join(format!("node-{peer}.crt")),
-        &cluster.certs.join(format!("node-{peer}.key")),
+        &cluster.certs().join(format!("node-{peer}.crt")),
+        &cluster.certs().join(format!("node-{peer}.key")),
     );
     let ch = endpoint
         .clone()
@@ -81,7 +82,7 @@ async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
 
     // A node certificate from another CA: the TLS handshake itself fails.
     let rogue_dir = tempfile::tempdir().expect("tempdir");
-    let rogue = icc_client::certs::rogue_node(rogue_dir.path(), peer).expect("rogue certs");
+    let rogue = icc_cli::certs::rogue_node(rogue_dir.path(), peer).expect("rogue certs");
     let rogue_tls = as_node(&rogue.cert, &rogue.key);
     let refused = match endpoint
         .clone()
@@ -98,9 +99,14 @@ async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
     assert!(refused, "a certificate from another CA must not reach Raft");
 
     // A client certificate from the cluster CA is not a node: PermissionDenied.
-    let s = raft_vote(cluster.raw_channel(leader, Some("alice")).await)
-        .await
-        .expect_err("client cert");
+    let s = raft_vote(
+        cluster
+            .raw_channel(leader, Some("alice"))
+            .await
+            .expect("raw channel"),
+    )
+    .await
+    .expect_err("client cert");
     assert_eq!(s.code(), Code::PermissionDenied, "{s:?}");
     assert!(
         s.message().contains("only nodes of this cluster"),
@@ -114,9 +120,14 @@ async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
     );
 
     // No certificate at all: Unauthenticated.
-    let s = raft_vote(cluster.raw_channel(leader, None).await)
-        .await
-        .expect_err("anonymous");
+    let s = raft_vote(
+        cluster
+            .raw_channel(leader, None)
+            .await
+            .expect("raw channel"),
+    )
+    .await
+    .expect_err("anonymous");
     assert_eq!(s.code(), Code::Unauthenticated, "{s:?}");
 
     // And the cluster still works: nothing above disturbed it.
@@ -129,15 +140,15 @@ async fn only_nodes_of_the_cluster_may_send_raft_traffic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clients_need_a_certificate_or_a_token_and_tokens_are_stored_hashed() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let admin = cluster.client();
     admin
         .declare(declare("first"), None)
         .await
         .expect("declare as admin");
 
-    let ca_only = ClientTls::from_files(&cluster.certs.join("ca.crt"), None).expect("ca");
+    let ca_only = ClientTls::from_files(&cluster.certs().join("ca.crt"), None).expect("ca");
     let anonymous = Client::new(
         ClientConfig::new(cluster.endpoints())
             .with_tls(ca_only.clone())
@@ -205,7 +216,8 @@ async fn clients_need_a_certificate_or_a_token_and_tokens_are_stored_hashed() {
                 .await
                 .ok()
         })
-        .await;
+        .await
+        .expect("waited");
     }
     let r = bot.declare(declare("bot writes"), None).await;
     let (code, msg) = code_of(&r).expect("viewer cannot write");
@@ -232,7 +244,8 @@ async fn clients_need_a_certificate_or_a_token_and_tokens_are_stored_hashed() {
         let r = bot.list_incidents(ListIncidentsRequest::default()).await;
         (code_of(&r).map(|c| c.0) == Some(Code::Unauthenticated)).then_some(())
     })
-    .await;
+    .await
+    .expect("waited");
 }
 
 fn files_under(dir: &std::path::Path) -> Vec<Vec<u8>> {
@@ -260,10 +273,11 @@ async fn roles_are_scoped_to_regions_and_an_auditor_changes_nothing() {
     let cluster = Cluster::start(Options {
         regions: vec![("us-east", "US"), ("eu-west", "EU"), ("ap-south", "IN")],
         ..Options::default()
-    });
-    cluster.leader_of("us-east").await;
-    cluster.leader_of("eu-west").await;
-    cluster.leader_of("global").await;
+    })
+    .expect("cluster starts");
+    cluster.leader_of("us-east").await.expect("a leader");
+    cluster.leader_of("eu-west").await.expect("a leader");
+    cluster.leader_of("global").await.expect("a leader");
     let admin = cluster.client();
     let us = admin
         .declare(declare("us incident"), None)
@@ -309,7 +323,8 @@ async fn roles_are_scoped_to_regions_and_an_auditor_changes_nothing() {
                 .await
                 .ok()
         })
-        .await;
+        .await
+        .expect("waited");
     }
 
     // alice (responder on us-east) cannot change an eu-west incident...
@@ -359,7 +374,8 @@ async fn roles_are_scoped_to_regions_and_an_auditor_changes_nothing() {
     let mut raw = icc_proto::v1::incident_service_client::IncidentServiceClient::new(
         cluster
             .raw_channel(cluster.region_ids("eu-west")[0], Some("alice"))
-            .await,
+            .await
+            .expect("raw channel"),
     );
     let mut forged = tonic::Request::new(ack(&eu));
     forged.metadata_mut().insert(

@@ -8,9 +8,10 @@ use icc_proto::v1::{
     AppendTimelineRequest, PostStatus, Severity, Status as IncidentStatus, UpdateIncidentRequest,
     WarRoomRequest,
 };
+use icc_testkit::{Cluster, Options, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::harness::{Cluster, Options, declare, wait_for};
+use crate::fixtures::declare;
 
 const CANARY: &str = "CANARY-5e1d-NOT-PUBLIC";
 
@@ -33,9 +34,9 @@ async fn the_status_page_shows_every_region_from_shareable_fields_only() {
         status_pages: true,
         ..Options::default()
     };
-    let cluster = Cluster::start(opts);
+    let cluster = Cluster::start(opts).expect("cluster starts");
     for group in ["us-east", "eu-west", "ap-south", "global"] {
-        cluster.leader_of(group).await;
+        cluster.leader_of(group).await.expect("a leader");
     }
     let eu = cluster.client_of(cluster.region_ids("eu-west")[0]);
     let mut req = declare(&format!("payments down {CANARY}"));
@@ -110,7 +111,8 @@ async fn the_status_page_shows_every_region_from_shareable_fields_only() {
                 .then_some(body)
             },
         )
-        .await;
+        .await
+        .expect("waited");
         let page: serde_json::Value = serde_json::from_str(&json).expect("JSON");
         let eu_region = page["regions"]
             .as_array()

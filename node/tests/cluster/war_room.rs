@@ -11,8 +11,9 @@ use icc_proto::v1::{
 use tonic::Code;
 
 use futures::StreamExt;
+use icc_testkit::{Cluster, DEADLINE, Options, wait_for};
 
-use crate::harness::{Cluster, DEADLINE, Options, declare_sev1, wait_for};
+use crate::fixtures::declare_sev1;
 
 fn change(id: &str, change: Change) -> WarRoomRequest {
     WarRoomRequest {
@@ -75,8 +76,8 @@ fn rejected(result: Result<impl std::fmt::Debug, ClientError>) -> (Code, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_war_room_built_across_a_leader_kill_reads_the_same_everywhere() {
-    let mut cluster = Cluster::start(Options::default());
-    let first_leader = cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let first_leader = cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let inc = declare_sev1(&client, "war room").await;
     let id = inc.id.clone();
@@ -98,7 +99,7 @@ async fn a_war_room_built_across_a_leader_kill_reads_the_same_everywhere() {
         ),
     )
     .await;
-    let new_leader = cluster.leader().await;
+    let new_leader = cluster.leader().await.expect("a leader");
     assert_ne!(new_leader, first_leader);
 
     let (code, message) = rejected(
@@ -160,7 +161,8 @@ async fn a_war_room_built_across_a_leader_kill_reads_the_same_everywhere() {
                 .incident?;
             (inc.version == leader_view.version).then_some(inc)
         })
-        .await;
+        .await
+        .expect("waited");
         assert_eq!(seen.war_room, leader_view.war_room, "node {node}");
     }
 
@@ -212,8 +214,8 @@ async fn a_war_room_built_across_a_leader_kill_reads_the_same_everywhere() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_incident_refuses_war_room_changes() {
-    let cluster = Cluster::start(Options::default());
-    cluster.leader().await;
+    let cluster = Cluster::start(Options::default()).expect("cluster starts");
+    cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let inc = declare_sev1(&client, "closed war room").await;
     send(&client, add(&inc.id, "roll back", "bob")).await;

@@ -3,8 +3,9 @@
 
 use futures::StreamExt;
 use icc_proto::v1::IncidentChange;
+use icc_testkit::{Cluster, DEADLINE, Options};
 
-use crate::harness::{Cluster, DEADLINE, Options, declare};
+use crate::fixtures::declare;
 
 async fn next_change<S>(stream: &mut S) -> IncidentChange
 where
@@ -18,8 +19,8 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_is_ordered_survives_failover_and_resumes() {
-    let mut cluster = Cluster::start(Options::default());
-    let leader = cluster.leader().await;
+    let mut cluster = Cluster::start(Options::default()).expect("cluster starts");
+    let leader = cluster.leader().await.expect("a leader");
     let client = cluster.client();
     let mut stream = Box::pin(client.watch(1));
 

@@ -1,4 +1,4 @@
-//! Results of `icc bench` runs as serialisable records (the `-o json` output), and the one
+//! Results of `icc-bench` runs as serialisable records (the `-o json` output), and the one
 //! markdown table that compares icc with etcd across runs.
 
 use std::collections::BTreeMap;
@@ -190,7 +190,7 @@ pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// Any result file of `icc -o json bench ...`.
+/// Any result file of `icc-bench -o json ...`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum Report {

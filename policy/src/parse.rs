@@ -387,7 +387,7 @@ fn escalation(errs: &mut Errors, raw: Option<RawEscalation>) -> Escalation {
 mod tests {
     use super::*;
 
-    const GOOD: &str = include_str!("../../../deploy/local/policy.yaml");
+    const GOOD: &str = include_str!("../../deploy/local/policy.yaml");
 
     fn errors(text: &str) -> Vec<String> {
         parse(text)

@@ -1,20 +1,23 @@
-//! `icc bench`: arguments, and the tables and JSON of its results (the measuring itself is in
-//! the `bench` module).
+//! `icc-bench`'s command line: arguments (with `icc`'s connection flags), and the tables and
+//! JSON of its results (the measuring itself is in the other modules).
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::error::ErrorKind;
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 
-use crate::bench::cluster::{Cluster, System};
-use crate::bench::report::{FailoverReport, LoadReport, Report, comparison_markdown};
-use crate::bench::workload::{Mix, SizeRange};
-use crate::bench::{failover, load};
+use icc_cli::args::{GlobalArgs, Output};
+use icc_cli::parse::parse_duration;
+use icc_cli::table::Table;
+use icc_cli::{Ctx, Failure};
 
-use super::args::Output;
-use super::parse::parse_duration;
-use super::table::Table;
-use super::{Ctx, Failure};
+use crate::cluster::{Cluster, System};
+use crate::report::{FailoverReport, LoadReport, Report, comparison_markdown};
+use crate::workload::{Mix, SizeRange};
+use crate::{failover, load};
 
 const BENCH_AFTER_HELP: &str = "\
 Each client has exactly one request in flight (closed loop). All clients send to the
@@ -23,26 +26,30 @@ icc operation, a put of the same encoded bytes under a key of the client's own
 (declare: new key, append: new key under the incident's, update: overwrite).
 
 Examples:
-  icc bench --clients 64 --duration 30s --warmup 5s
-  icc -o json bench --target etcd --etcd-endpoints 127.0.0.1:2379 --clients 64
-  icc bench --mix append=1 --note-bytes 1024 --count 10000
-  icc bench failover --kills 20 --pid-file 'run/icc-{n}.pid' --restart 'scripts/bench.sh start-member icc {n}'
-  icc bench compare results/*.json
-  icc bench wait --target etcd --within 30s";
+  icc-bench --clients 64 --duration 30s --warmup 5s
+  icc-bench -o json --target etcd --etcd-endpoints 127.0.0.1:2379 --clients 64
+  icc-bench --mix append=1 --note-bytes 1024 --count 10000
+  icc-bench failover --kills 20 --pid-file 'run/icc-{n}.pid' --restart 'scripts/bench.sh start-member icc {n}'
+  icc-bench compare results/*.json
+  icc-bench wait --target etcd --within 30s";
 
-/// Arguments of `icc bench`.
-#[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, after_help = BENCH_AFTER_HELP)]
-pub struct BenchArgs {
+/// icc-bench: measure write throughput, latency and failover time of icc or etcd.
+// Parsed by `try_parse_from`: the load run's flags may not come with a mode.
+#[derive(Debug, Parser)]
+#[command(name = "icc-bench", version, after_help = BENCH_AFTER_HELP)]
+pub struct Cli {
     /// Another mode than the load run.
     #[command(subcommand)]
     pub mode: Option<BenchMode>,
     /// The load run's settings.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Where the icc cluster is, how to authenticate, how to print (as for `icc`).
+    #[command(flatten)]
+    pub global: GlobalArgs,
 }
 
-/// `icc bench <mode>`.
+/// `icc-bench <mode>`.
 #[derive(Debug, Subcommand)]
 pub enum BenchMode {
     /// Kill -9 the leader repeatedly; time from each kill to the first acknowledged write
@@ -76,7 +83,7 @@ pub struct TargetArgs {
     pub etcd_endpoints: Vec<String>,
 }
 
-/// The systems `icc bench` can drive.
+/// The systems `icc-bench` can drive.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum TargetKind {
     /// An icc cluster
@@ -116,7 +123,7 @@ pub struct LoadArgs {
     seed: u64,
 }
 
-/// Arguments of `icc bench failover`.
+/// Arguments of `icc-bench failover`.
 #[derive(Debug, Args)]
 pub struct FailoverArgs {
     #[command(flatten)]
@@ -147,15 +154,15 @@ pub struct FailoverArgs {
     settle: Duration,
 }
 
-/// Arguments of `icc bench compare`.
+/// Arguments of `icc-bench compare`.
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Result files written by `icc -o json bench ...` (load and failover, either system)
+    /// Result files written by `icc-bench -o json ...` (load and failover, either system)
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
 }
 
-/// Arguments of `icc bench wait`.
+/// Arguments of `icc-bench wait`.
 #[derive(Debug, Args)]
 pub struct WaitArgs {
     #[command(flatten)]
@@ -165,14 +172,55 @@ pub struct WaitArgs {
     within: Duration,
 }
 
+/// Parses a command line (the program name first), refusing load-run flags given together
+/// with a mode (`icc-bench --clients 8 failover ...`). clap's `args_conflicts_with_subcommands`
+/// would refuse `icc`'s connection flags (`--endpoints`, `-o`, ...) before a mode too, so the
+/// check is made here on what the command line itself set.
+pub fn try_parse_from<I, T>(args: I) -> Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let mut cmd = Cli::command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    if let Some((mode, _)) = matches.subcommand() {
+        let load = LoadArgs::augment_args(clap::Command::new("load"));
+        let given: Vec<String> = load
+            .get_arguments()
+            .map(|a| a.get_id().as_str())
+            .filter(|id| matches.value_source(id) == Some(ValueSource::CommandLine))
+            .filter_map(|id| cmd.get_arguments().find(|a| a.get_id() == id))
+            .map(|a| a.to_string())
+            .collect();
+        if !given.is_empty() {
+            return Err(cmd.error(
+                ErrorKind::ArgumentConflict,
+                format!(
+                    "the subcommand '{mode}' cannot be used with:\n  {}",
+                    given.join("\n  ")
+                ),
+            ));
+        }
+    }
+    Cli::from_arg_matches(&matches).map_err(|e| e.format(&mut cmd))
+}
+
 /// A warm-up may be zero.
 fn parse_warmup(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s.trim())
         .map_err(|e| format!("`{s}` is not a duration like 5s or 500ms: {e}"))
 }
 
-/// Runs `icc bench ...`.
-pub async fn bench(ctx: &Ctx, a: BenchArgs) -> Result<(), Failure> {
+/// Runs a parsed `icc-bench` command line and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match icc_cli::connect(&cli.global) {
+        Ok(ctx) => bench(&ctx, cli).await,
+        Err(f) => Err(f),
+    };
+    icc_cli::finish(result)
+}
+
+async fn bench(ctx: &Ctx, a: Cli) -> Result<(), Failure> {
     match a.mode {
         None => run_load(ctx, a.load).await,
         Some(BenchMode::Failover(f)) => run_failover(ctx, f).await,
@@ -188,8 +236,8 @@ pub async fn bench(ctx: &Ctx, a: BenchArgs) -> Result<(), Failure> {
 
 fn cluster(ctx: &Ctx, t: &TargetArgs) -> Result<Cluster, Failure> {
     let (system, endpoints) = match t.target {
-        TargetKind::Icc => (System::Icc, &ctx.endpoints.list),
-        TargetKind::Etcd => (System::Etcd, &t.etcd_endpoints),
+        TargetKind::Icc => (System::Icc, ctx.endpoints()),
+        TargetKind::Etcd => (System::Etcd, t.etcd_endpoints.as_slice()),
     };
     Cluster::new(system, endpoints).map_err(Failure::usage)
 }
@@ -206,13 +254,13 @@ async fn run_load(ctx: &Ctx, a: LoadArgs) -> Result<(), Failure> {
             (Some(n), _) => load::Stop::Count(n),
             (None, d) => load::Stop::Duration(d.unwrap_or(Duration::from_secs(10))),
         },
-        deadline: ctx.client.config().deadline,
+        deadline: ctx.client().config().deadline,
         seed: a.seed,
     };
     let report = load::run(&cluster, &spec, |m| ctx.note(m))
         .await
         .map_err(Failure::rejected)?;
-    match ctx.output {
+    match ctx.output() {
         Output::Table => ctx.print(&load_table(&report)),
         Output::Json => print_report(ctx, Report::Load(report)),
     }
@@ -233,7 +281,7 @@ async fn run_failover(ctx: &Ctx, a: FailoverArgs) -> Result<(), Failure> {
     let report = failover::run(&cluster, &spec, |m| ctx.note(m))
         .await
         .map_err(Failure::rejected)?;
-    match ctx.output {
+    match ctx.output() {
         Output::Table => ctx.print(&failover_table(&report)),
         Output::Json => print_report(ctx, Report::Failover(report)),
     }
@@ -246,7 +294,7 @@ fn compare(ctx: &Ctx, a: CompareArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::usage(format!("{}: {e}", f.display())))?;
         let r: Report = serde_json::from_str(text.trim()).map_err(|e| {
             Failure::usage(format!(
-                "{}: not an `icc -o json bench` result: {e}",
+                "{}: not an `icc-bench -o json` result: {e}",
                 f.display()
             ))
         })?;
@@ -277,7 +325,7 @@ fn load_table(r: &LoadReport) -> String {
     let mut t = Table::new([
         "OP", "WRITES", "WRITES/S", "P50 MS", "P90 MS", "P99 MS", "P99.9 MS", "MAX MS",
     ]);
-    let mut row = |name: &str, ops: u64, rate: f64, l: &crate::bench::report::Latency| {
+    let mut row = |name: &str, ops: u64, rate: f64, l: &crate::report::Latency| {
         t.row([
             name.to_string(),
             ops.to_string(),
@@ -349,20 +397,11 @@ fn failover_table(r: &FailoverReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::args::{Cli, Command};
-    use clap::Parser;
 
-    fn parse(args: &[&str]) -> Result<BenchArgs, String> {
-        let mut v = vec!["icc", "bench"];
+    fn parse(args: &[&str]) -> Result<Cli, String> {
+        let mut v = vec!["icc-bench"];
         v.extend_from_slice(args);
-        match Cli::try_parse_from(v) {
-            Ok(Cli {
-                command: Command::Bench(b),
-                ..
-            }) => Ok(b),
-            Ok(other) => Err(format!("{other:?}")),
-            Err(e) => Err(e.to_string()),
-        }
+        try_parse_from(v).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -425,5 +464,24 @@ mod tests {
                 .mode,
             Some(BenchMode::Wait(_))
         ));
+    }
+
+    #[test]
+    fn icc_connection_flags_come_before_a_mode_as_scripts_bench_sh_passes_them() {
+        let b = parse(&[
+            "--endpoints",
+            "127.0.0.1:7101",
+            "-o",
+            "json",
+            "failover",
+            "--pid-file",
+            "p{n}",
+            "--restart",
+            "r {n}",
+        ])
+        .unwrap();
+        assert_eq!(b.global.endpoints.as_deref(), Some("127.0.0.1:7101"));
+        assert_eq!(b.global.output, Output::Json);
+        assert!(matches!(b.mode, Some(BenchMode::Failover(_))));
     }
 }

@@ -65,7 +65,7 @@ async fn apply(ctx: &Ctx, a: PolicyApplyArgs) -> Result<(), Failure> {
     let name = a.file.display().to_string();
     let text = std::fs::read_to_string(&a.file)
         .map_err(|e| Failure::usage(format!("cannot read {name}: {e}")))?;
-    if let Err(errors) = icc_proto::policy::parse(&text) {
+    if let Err(errors) = icc_policy::parse(&text) {
         let lines: Vec<String> = errors.iter().map(|e| e.render(&name)).collect();
         return Err(Failure::usage(format!(
             "{name} is not a valid policy ({} error{}):\n  {}",

@@ -4,7 +4,7 @@ use serde_json::json;
 
 use super::Failure;
 use super::args::{CertsCmd, CertsInitArgs, CertsIssueArgs, Output};
-use icc_client::certs;
+use crate::certs;
 
 /// Runs `icc certs ...`.
 pub fn run(cmd: CertsCmd, output: Output) -> Result<(), Failure> {

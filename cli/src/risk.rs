@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::v1::{EventKind, Incident, Severity, TimelineEvent};
+use icc_client::v1::{EventKind, Incident, Severity, TimelineEvent};
 
 const DAY_NS: u64 = 86_400 * 1_000_000_000;
 
@@ -163,7 +163,7 @@ pub fn to_csv(rows: &[ServiceRisk]) -> Result<String, csv::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::v1::Hlc;
+    use icc_client::v1::Hlc;
 
     const NOW: u64 = 100 * DAY_NS;
 

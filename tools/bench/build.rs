@@ -1,4 +1,4 @@
-//! Generates the small etcd v3 client `icc bench` uses (proto/etcdserverpb/bench.proto) with
+//! Generates the small etcd v3 client `icc-bench` uses (proto/etcdserverpb/bench.proto) with
 //! protox: pure Rust, so the build needs no protoc, like icc-proto's.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,11 +1,15 @@
-//! The severity policy: severity levels with their SLA targets, status-update cadence, standups
-//! and customer-notice milestones, the impact x exposure matrix that proposes a severity, and
-//! the escalation tiers with their over-escalation guard.
+//! icc-policy: the severity policy document. Severity levels with their SLA targets,
+//! status-update cadence, standups and customer-notice milestones, the impact x exposure matrix
+//! that proposes a severity, and the escalation tiers with their over-escalation guard: parsed
+//! and validated from YAML ([`parse`], every error with its line), and rendered back
+//! ([`to_yaml`]).
 //!
-//! It lives here, beside the wire protocol, because both sides read the same document: `icc
-//! policy apply` validates a file before any network call (errors name the line), and the node
-//! validates it again before proposing it to the global group and when applying it. Pure: no
-//! clock, no I/O.
+//! A crate of its own because both sides read the same document: `icc policy apply` validates a
+//! file before any network call, and the node validates it again before proposing it to the
+//! global group and when applying it.
+//!
+//! Must never: read a clock, do I/O, or depend on the wire protocol, the node or the client
+//! (text in, a validated policy or line-numbered errors out).
 
 mod lines;
 mod parse;
@@ -237,7 +241,7 @@ mod tests {
 
     #[test]
     fn the_shipped_template_is_the_built_in_default() {
-        let text = include_str!("../../../deploy/local/policy.yaml");
+        let text = include_str!("../../deploy/local/policy.yaml");
         let parsed = parse(text).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(parsed, SeverityPolicy::default());
     }

@@ -1,20 +1,32 @@
-//! The `icc` command line: argument definitions, settings resolution, output and error
-//! reporting. `main.rs` only parses the arguments and hands them to [`run`].
+//! icc-cli: the operator command line `icc` as a library (the binary in `main.rs` only parses
+//! the arguments and hands them to [`run`]): argument definitions ([`args`]), where settings come
+//! from (flags, environment, config file), one handler per command, rendering, error reporting
+//! with hints and exit codes. It also holds what the commands compute locally: the cluster CA
+//! and certificates ([`certs`], `icc certs`) and the risk register ([`risk`], `icc risk export`).
+//!
+//! A library so the tools that talk to a cluster the way `icc` does (`icc-bench`: the same
+//! connection flags and output) and the test harness (`icc-testkit`: certificates) share this
+//! code instead of copying it.
+//!
+//! Must never: be a dependency of the server (`iccd` links `icc-client` only, never rcgen, csv
+//! or clap from here); hold logic a node must agree with (validation lives in `icc-policy`, wire
+//! rules in `icc-proto`); print anywhere but through [`Ctx`] and [`finish`].
 
 mod access_cmd;
 pub mod args;
-mod bench;
+pub mod certs;
 mod certs_cmd;
 mod commands;
 mod drill_cmd;
-mod parse;
+pub mod parse;
 mod policy_cmd;
 mod rbac_cmd;
 mod render;
-mod risk;
+pub mod risk;
+mod risk_cmd;
 mod settings;
 mod sink;
-mod table;
+pub mod table;
 mod tls_settings;
 mod warroom;
 
@@ -24,7 +36,7 @@ use std::process::ExitCode;
 use icc_client::{Client, ClientConfig, ClientError};
 use tonic::Code;
 
-use args::{Cli, Output};
+use args::{Cli, GlobalArgs, Output};
 use settings::{EndpointSource, Endpoints};
 
 /// Exit code: the server rejected the request.
@@ -44,7 +56,8 @@ pub struct Failure {
 }
 
 impl Failure {
-    fn usage(message: impl Into<String>) -> Self {
+    /// A usage or configuration error (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hints: Vec::new(),
@@ -52,7 +65,8 @@ impl Failure {
         }
     }
 
-    fn rejected(message: impl Into<String>) -> Self {
+    /// The request failed or was refused (exit code 1).
+    pub fn rejected(message: impl Into<String>) -> Self {
         Self {
             message: message.into(),
             hints: Vec::new(),
@@ -69,7 +83,8 @@ impl Failure {
         }
     }
 
-    fn hint(mut self, hint: impl Into<String>) -> Self {
+    /// Adds a `hint:` line saying what to do next.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hints.push(hint.into());
         self
     }
@@ -87,8 +102,23 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// The client, configured from the settings.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// How results are printed (`-o`).
+    pub fn output(&self) -> Output {
+        self.output
+    }
+
+    /// The endpoints in use (`host:port`, as given).
+    pub fn endpoints(&self) -> &[String] {
+        &self.endpoints.list
+    }
+
     /// Turns a client error into what the user sees, with hints where they help.
-    fn fail(&self, err: ClientError) -> Failure {
+    pub fn fail(&self, err: ClientError) -> Failure {
         let message = err.to_string();
         match err {
             ClientError::Rejected { code, .. } => {
@@ -131,7 +161,7 @@ impl Ctx {
     }
 
     /// Writes one line to stdout; a closed stdout ends the program quietly.
-    fn print(&self, text: &str) -> Result<(), Failure> {
+    pub fn print(&self, text: &str) -> Result<(), Failure> {
         let mut out = std::io::stdout().lock();
         let res = if text.ends_with('\n') {
             out.write_all(text.as_bytes())
@@ -145,13 +175,28 @@ impl Ctx {
     }
 
     /// Prints a JSON value on one line.
-    fn print_json(&self, v: &serde_json::Value) -> Result<(), Failure> {
+    pub fn print_json(&self, v: &serde_json::Value) -> Result<(), Failure> {
         self.print(&v.to_string())
     }
 
     /// Writes a note for people to stderr (never mixed into stdout's data).
-    fn note(&self, text: &str) {
+    pub fn note(&self, text: &str) {
         eprintln!("{text}");
+    }
+}
+
+/// Runs `main` on a single-threaded async runtime and returns its exit code (a runtime that
+/// cannot start is reported like any failure). The one way the command-line programs start.
+pub fn block_on(main: impl std::future::Future<Output = ExitCode>) -> ExitCode {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(main),
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            ExitCode::from(EXIT_REJECTED)
+        }
     }
 }
 
@@ -159,13 +204,19 @@ impl Ctx {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command {
         // Local files only: no endpoints, no TLS settings needed.
-        args::Command::Certs(cmd) => certs_cmd::run(cmd, cli.output),
+        args::Command::Certs(cmd) => certs_cmd::run(cmd, cli.global.output),
         args::Command::Notifications(args::NotificationsCmd::Sink(a)) => sink::run(a).await,
-        _ => match setup(&cli) {
+        _ => match connect(&cli.global) {
             Ok(ctx) => commands::dispatch(&ctx, cli.command).await,
             Err(f) => Err(f),
         },
     };
+    finish(result)
+}
+
+/// Reports how a command ended: nothing on success, else the `error:` line and its hints on
+/// stderr; returns the process exit code.
+pub fn finish(result: Result<(), Failure>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
@@ -180,32 +231,32 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Resolves settings and builds the client.
-fn setup(cli: &Cli) -> Result<Ctx, Failure> {
+/// Resolves the settings (flags, environment, config file) and builds the client.
+pub fn connect(global: &GlobalArgs) -> Result<Ctx, Failure> {
     let env = settings::process_env;
     let endpoints =
-        settings::resolve_endpoints(cli.endpoints.as_deref(), cli.config.as_deref(), &env)
+        settings::resolve_endpoints(global.endpoints.as_deref(), global.config.as_deref(), &env)
             .map_err(|e| {
                 Failure::usage(e).hint("endpoints look like 127.0.0.1:7001 or http://node-1:7001")
             })?;
-    let author = settings::resolve_author(cli.author.as_deref(), &env);
+    let author = settings::resolve_author(global.author.as_deref(), &env);
     let flags = tls_settings::SecurityFlags {
-        ca: cli.ca.clone(),
-        cert: cli.cert.clone(),
-        key: cli.key.clone(),
-        token: cli.token.clone(),
-        insecure_plaintext: cli.insecure_plaintext,
+        ca: global.ca.clone(),
+        cert: global.cert.clone(),
+        key: global.key.clone(),
+        token: global.token.clone(),
+        insecure_plaintext: global.insecure_plaintext,
     };
     let security = tls_settings::resolve(
         &flags,
-        settings::config_file(cli.config.as_deref(), &env),
+        settings::config_file(global.config.as_deref(), &env),
         &env,
     )
     .map_err(|e| {
         Failure::usage(e)
             .hint("a cluster started by `make run` needs: export ICC_CONFIG=$PWD/.icc-run/icc.toml")
     })?;
-    let mut config = ClientConfig::new(endpoints.list.clone()).with_deadline(cli.timeout);
+    let mut config = ClientConfig::new(endpoints.list.clone()).with_deadline(global.timeout);
     if let Some(tls) = security.tls {
         config = config.with_tls(tls);
     }
@@ -221,7 +272,7 @@ fn setup(cli: &Cli) -> Result<Ctx, Failure> {
     })?;
     Ok(Ctx {
         client,
-        output: cli.output,
+        output: global.output,
         author,
         endpoints,
         credentials: security.described,

@@ -50,12 +50,11 @@ pub async fn dispatch(ctx: &Ctx, command: Command) -> Result<(), Failure> {
         Command::Audit(AuditCmd::Verify(a)) => audit_verify(ctx, a).await,
         Command::Audit(AuditCmd::Export(a)) => audit_export(ctx, a).await,
         Command::Access(cmd) => super::access_cmd::run(ctx, cmd).await,
-        Command::Bench(a) => super::bench::bench(ctx, a).await,
         Command::Certs(cmd) => super::certs_cmd::run(cmd, ctx.output),
         Command::Rbac(cmd) => super::rbac_cmd::run(ctx, cmd).await,
         Command::Policy(cmd) => super::policy_cmd::run(ctx, cmd).await,
         Command::Drill(cmd) => super::drill_cmd::run(ctx, cmd).await,
-        Command::Risk(RiskCmd::Export(a)) => super::risk::export(ctx, a).await,
+        Command::Risk(RiskCmd::Export(a)) => super::risk_cmd::export(ctx, a).await,
     }
 }
 

@@ -32,6 +32,18 @@ Examples:
 #[derive(Debug, Parser)]
 #[command(name = "icc", version, after_help = TOP_AFTER_HELP, propagate_version = true)]
 pub struct Cli {
+    /// Where the cluster is, how to authenticate, how to print.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The options every command takes (and `icc-bench`, which talks to a cluster the same way).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
     /// Nodes to talk to, comma separated host:port [env: ICC_ENDPOINTS]
     #[arg(long, global = true, value_name = "HOST:PORT,...")]
     pub endpoints: Option<String>,
@@ -71,10 +83,6 @@ pub struct Cli {
     /// INSECURE: talk plaintext, to a cluster started with --insecure-plaintext [env: ICC_INSECURE_PLAINTEXT=1]
     #[arg(long, global = true)]
     pub insecure_plaintext: bool,
-
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 /// How results are printed.
@@ -118,8 +126,6 @@ Examples:
     /// Check and export a node's access log (every read of incident records it served, hash-chained)
     #[command(subcommand)]
     Access(AccessCmd),
-    /// Measure write throughput, latency and failover time of icc or etcd
-    Bench(super::bench::BenchArgs),
     /// Risk register: incident counts, recurrence, time lost and trend per service
     #[command(subcommand)]
     Risk(RiskCmd),
@@ -983,8 +989,8 @@ mod tests {
             "3s",
         ]);
         let Ok(cli) = cli else { panic!("{cli:?}") };
-        assert_eq!(cli.output, Output::Json);
-        assert_eq!(cli.timeout, Duration::from_secs(3));
+        assert_eq!(cli.global.output, Output::Json);
+        assert_eq!(cli.global.timeout, Duration::from_secs(3));
         match cli.command {
             Command::Incident(IncidentCmd::Declare(d)) => {
                 assert_eq!(d.severity, Some(Severity::Sev2))

@@ -1,9 +1,9 @@
 //! `icc risk export`: gathers every region's incidents and timelines and writes the risk
-//! register computed by `icc_client::risk`.
+//! register computed by [`crate::risk`].
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use icc_client::risk::{self, IncidentFacts};
+use crate::risk::{self, IncidentFacts};
 use icc_client::v1::{Consistency, ListIncidentsRequest};
 
 use super::args::{RiskExportArgs, RiskFormat};

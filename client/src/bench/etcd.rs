@@ -1,8 +1,0 @@
-//! The etcd v3 calls `icc bench` makes (KV.Put, Maintenance.Status), generated from
-//! `client/proto/etcdserverpb/bench.proto` by `client/build.rs`.
-
-/// The generated `etcdserverpb` messages and clients.
-#[allow(missing_docs, clippy::all)]
-pub mod pb {
-    tonic::include_proto!("etcdserverpb");
-}
