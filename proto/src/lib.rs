@@ -4,7 +4,7 @@
 //!
 //! The server (`icc-node`), the client (`icc-client`) and every tool depend on this crate. It
 //! must never hold domain logic or documents (the severity policy is `icc-policy`) nor depend
-//! on another icc crate (the one exception is the temporary `policy` re-export below).
+//! on another icc crate.
 
 /// The `icc.v1` package: messages, enums, service clients and servers.
 #[allow(missing_docs, clippy::all)]
@@ -130,12 +130,6 @@ pub mod security {
         }
     }
 }
-
-/// TEMPORARY (issue 13, crate split): the severity policy moved to the `icc-policy` crate. This
-/// re-export only keeps the `icc_proto::policy::...` paths in `node/src` compiling until they
-/// are renamed to `icc_policy::...`; delete it then, with the `icc-policy` dependency in
-/// proto/Cargo.toml.
-pub use icc_policy as policy;
 
 /// The audit chain's hash, shared by the node that writes entries and every tool that checks
 /// them, so both compute it the same way.

@@ -8,7 +8,7 @@ use crate::domain::policy::PolicyRecord;
 /// A stored version to wire; `with_document` false leaves `yaml` and `json` empty.
 pub(crate) fn version_pb(r: &PolicyRecord, with_document: bool) -> pb::SeverityPolicyVersion {
     let json = if with_document {
-        icc_proto::policy::parse(&r.yaml)
+        icc_policy::parse(&r.yaml)
             .ok()
             .and_then(|p| serde_json::to_string_pretty(&p).ok())
             .unwrap_or_default()

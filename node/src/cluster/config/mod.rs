@@ -715,7 +715,7 @@ impl ClusterConfig {
     /// Version 0 of the severity policy: the built-in default with `[[sla]]` targets over it
     /// (the cluster file predates replicated policies; tests keep their short targets).
     pub(crate) fn seed_policy(&self) -> Versioned {
-        let mut p = icc_proto::policy::SeverityPolicy::default();
+        let mut p = icc_policy::SeverityPolicy::default();
         for r in &self.sla {
             p.override_sla(&r.severity, r.acknowledge_s, r.mitigate_s, r.resolve_s);
         }

@@ -76,7 +76,7 @@ pub(super) fn apply(
             ),
         ));
     }
-    let secs = |ns: u64| icc_proto::policy::format_secs(ns / 1_000_000_000);
+    let secs = |ns: u64| icc_policy::format_secs(ns / 1_000_000_000);
     let text = match c.clock {
         Clock::StatusUpdate => {
             inc.deadlines.status_update_breached = c.due;

@@ -100,7 +100,7 @@ fn over_escalated(inc: &Incident, stamp: Stamp) -> Option<String> {
         .map(|n| n.created_at.wall_ns)
         .collect();
     pages.dedup();
-    let window = icc_proto::policy::format_secs(dl.page_window / 1_000_000_000);
+    let window = icc_policy::format_secs(dl.page_window / 1_000_000_000);
     (pages.len() >= dl.max_pages as usize).then(|| {
         format!(
             "{} escalation page(s) within {window} already; the policy allows {} per {window}",

@@ -68,7 +68,7 @@ pub(super) fn apply(
         next = next.saturating_add(dl.standup_every.max(1));
     }
     dl.standup_next = next;
-    let time_box = icc_proto::policy::format_secs(dl.standup_time_box / 1_000_000_000);
+    let time_box = icc_policy::format_secs(dl.standup_time_box / 1_000_000_000);
     let text = format!(
         "standup {} ({}): time box {time_box}, led by commander {}",
         s.n, inc.severity, inc.commander

@@ -3,13 +3,13 @@
 //! group. Version 0 is the built-in default with the cluster file's `[[sla]]` targets; it is
 //! never stored.
 //!
-//! The document format and its validation are `icc_proto::policy`, shared with the CLI. Incident
+//! The document format and its validation are `icc_policy`, shared with the CLI. Incident
 //! apply never reads a policy: the proposing node copies its severity's targets and the version
 //! into each Declare.
 
 use std::io;
 
-use icc_proto::policy::{SeverityPolicy, to_yaml};
+use icc_policy::{SeverityPolicy, to_yaml};
 use serde::{Deserialize, Serialize};
 
 use super::incident::{Severity, SlaTargets};
@@ -62,7 +62,7 @@ impl Versioned {
     /// Parses a stored record; `None` if it no longer parses (it was validated when applied,
     /// so only a format change could do that).
     pub fn from_record(record: PolicyRecord) -> Option<Self> {
-        let policy = icc_proto::policy::parse(&record.yaml).ok()?;
+        let policy = icc_policy::parse(&record.yaml).ok()?;
         Some(Versioned { record, policy })
     }
 
@@ -118,7 +118,7 @@ impl Aggregate for PolicyOp {
                 format!("at most {MAX_POLICY_BYTES} bytes"),
             ));
         }
-        icc_proto::policy::parse(yaml).map(|_| ()).map_err(|errs| {
+        icc_policy::parse(yaml).map(|_| ()).map_err(|errs| {
             let lines: Vec<String> = errs.iter().map(ToString::to_string).collect();
             DomainError::invalid_message(&lines.join("\n"), "yaml")
         })
