@@ -18,7 +18,7 @@ pub(crate) struct Command {
     /// The identity the proposing node authenticated for this request (client certificate or
     /// token, carried as `icc-caller` over forwarding hops); empty when a node acts for itself
     /// or runs without authentication. The audit actor is this, not the client-sent author.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub caller: String,
 }
 

@@ -280,7 +280,7 @@ pub struct TimelineEvent {
     /// When, in HLC.
     pub at: Stamp,
     /// Restricted entry: its text stays in the home jurisdiction.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default)]
     pub restricted: bool,
 }
 
@@ -308,16 +308,16 @@ pub struct Incident {
     /// Log index of the command that last changed it.
     pub version: u64,
     /// Global incidents: one child per affected region (linked by the saga).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub children: Vec<ChildLink>,
     /// Child incidents: the global incident they belong to (empty otherwise).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub parent_id: String,
     /// RESTRICTED: free-text details (stored only in the home jurisdiction).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub details: String,
     /// RESTRICTED: affected customers (stored only in the home jurisdiction).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub customer_ids: Vec<String>,
     /// SLA deadlines set at declaration (zero: no SLA).
     #[serde(default)]
@@ -328,29 +328,29 @@ pub struct Incident {
     /// Who last set the severity by hand (manual reclassification); empty while it comes from
     /// the declaration or an automated classification. Once set, automated classifications are
     /// recorded but never applied, so a person's judgement is not silently overridden.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub severity_set_by: String,
     /// The outbox: notifications created by apply, delivered by the leader.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub notifications: Vec<super::Notification>,
     /// Response roles besides the commander (role -> person), e.g. `scribe` -> `carol`.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default)]
     pub roles: std::collections::BTreeMap<String, String>,
     /// War room: current status, actions and decisions.
-    #[serde(default, skip_serializing_if = "super::WarRoom::is_empty")]
+    #[serde(default)]
     pub war_room: super::WarRoom,
     /// The severity policy version whose targets set the deadlines (0: the built-in default).
     #[serde(default)]
     pub policy_version: u64,
     /// When it was closed (the HLC stamp of the close): retention counts from here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub closed_at: Option<Stamp>,
     /// The retention rule taken at closing and when it expires; `None` while open (or closed
     /// by a node that carried no rule: then it is kept).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub retention: Option<super::Retention>,
     /// A legal hold: while set, the incident is never purged.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub legal_hold: Option<super::LegalHold>,
 }
 

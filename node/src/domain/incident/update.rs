@@ -35,7 +35,7 @@ pub struct Update {
     /// Retention rules of the incident's jurisdiction, one per severity, from the proposing
     /// node's configuration; set when the update closes the incident (apply picks the rule of
     /// the severity it closes at).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub retention: Vec<super::RetentionRule>,
 }
 

@@ -14,13 +14,13 @@ use super::{DomainError, Effects, EventKind, Incident, Stamp, validate};
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WarRoom {
     /// The last status posted; earlier ones stay in the timeline.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub status: Option<StatusPost>,
     /// Actions in the order they were added; `actions[n]` is `A<n+1>`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub actions: Vec<Action>,
     /// Decisions in the order they were taken; `decisions[n]` is `D<n+1>`.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub decisions: Vec<Decision>,
 }
 
