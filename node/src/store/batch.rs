@@ -67,18 +67,23 @@ impl<'a> PendingWrites<'a> {
     /// Every (key, value) under `prefix` with this batch's puts and deletes applied, in key
     /// order (range deletes are not reflected: see [`delete_range_unread`](Self::delete_range_unread)).
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+        self.scan_range(prefix, &prefix_end(prefix))
+    }
+
+    /// Every (key, value) in `[from, to)`, like [`scan_prefix`](Self::scan_prefix).
+    pub(crate) fn scan_range(&self, from: &[u8], to: &[u8]) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
         let mut opts = ReadOptions::default();
-        opts.set_iterate_upper_bound(prefix_end(prefix));
+        opts.set_iterate_upper_bound(to);
         let mut out = BTreeMap::new();
-        for item in self.db.iterator_cf_opt(
-            self.sm,
-            opts,
-            IteratorMode::From(prefix, Direction::Forward),
-        ) {
+        for item in
+            self.db
+                .iterator_cf_opt(self.sm, opts, IteratorMode::From(from, Direction::Forward))
+        {
             let (k, v) = item.map_err(io_err)?;
             out.insert(k.to_vec(), v.to_vec());
         }
-        for (k, v) in self.written.iter().filter(|(k, _)| k.starts_with(prefix)) {
+        let inside = |k: &[u8]| k >= from && k < to;
+        for (k, v) in self.written.iter().filter(|(k, _)| inside(k)) {
             match v {
                 Some(v) => out.insert(k.clone(), v.clone()),
                 None => out.remove(k),

@@ -155,6 +155,20 @@ impl GroupKeys {
         self.key_str(&format!("rj/{request_id}"))
     }
 
+    /// Request-window entry: request id `request_id` was answered at log `index` (so its
+    /// records are trimmed once the index leaves the window; see `store::requests`).
+    pub(crate) fn request_answered(&self, index: u64, request_id: &str) -> Vec<u8> {
+        let mut k = self.key_u64(b"rx/", index);
+        k.extend_from_slice(request_id.as_bytes());
+        k
+    }
+
+    /// The request id of a [`request_answered`](Self::request_answered) key.
+    pub(crate) fn answered_request_id<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
+        key.strip_prefix(self.key(b"rx/").as_slice())
+            .and_then(|rest| rest.get(8..))
+    }
+
     /// Audit entry key.
     pub(crate) fn audit(&self, seq: u64) -> Vec<u8> {
         self.key_u64(b"au/", seq)

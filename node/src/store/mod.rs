@@ -96,7 +96,7 @@ pub(crate) trait Stored: Registered {
 /// - an invalid request id is refused (it cannot be a key, so it is not recorded);
 /// - a request id seen before gets the first answer, refusals included, and changes nothing
 ///   (a duplicate delayed by the network must not be applied after the client was told
-///   "refused, nothing changed");
+///   "refused, nothing changed"), for as long as the answer is kept (`requests::WINDOW`);
 /// - the command's field checks, and the global-only rule;
 /// - an accepted command gets an audit entry; every answer is recorded under its request id.
 pub(crate) fn apply(
@@ -125,7 +125,8 @@ pub(crate) fn apply(
         deleted: false,
     };
     let outcome = each_aggregate!(&cmd.op, op => apply_one(op, &mut at)?);
-    requests::record(at.pending, keys, &cmd.request_id, &outcome)?;
+    requests::record(at.pending, keys, &cmd.request_id, index, &outcome)?;
+    requests::trim(at.pending, keys, index, requests::WINDOW)?;
     Ok(Done {
         outcome,
         change: at.change,

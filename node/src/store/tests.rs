@@ -258,3 +258,33 @@ fn leader_steps_replayed_by_a_new_leader_get_their_first_answer() {
         "and nothing changed"
     );
 }
+
+/// Answers are kept for a window of log entries (`requests::WINDOW`): within it a duplicate
+/// gets the first answer; after the trim at a multiple of `TRIM_EVERY` the same request id is
+/// a new request and is applied again. The trim leaves answers inside the window alone.
+#[test]
+fn a_request_id_is_deduplicated_within_the_window_and_new_after_it() {
+    let db = open();
+    let first = db.apply("us-east", "old", 1, declare()).outcome;
+    let kept = db.apply("us-east", "recent", 1_500, declare()).outcome;
+    assert_eq!(db.apply("us-east", "old", 2, declare()).outcome, first);
+
+    // A trim at index 2 000 with a window of 1 000 drops answers given before index 1 000.
+    let keys = GroupKeys::new("us-east");
+    let sm = db::cf(&db.db, keys::CF_SM).expect("cf");
+    let mut pending = PendingWrites::new(&db.db, sm);
+    requests::trim(&mut pending, &keys, 2_000, 1_000).expect("trim");
+    pending.commit().expect("commit");
+
+    let store = db.store("us-east");
+    let again = db.apply("us-east", "old", 2_001, declare());
+    assert_ne!(again.outcome, first, "after the window: a new request");
+    assert!(again.change.is_some(), "applied again");
+    assert_eq!(store.incidents().expect("read").len(), 3);
+    assert_eq!(
+        db.apply("us-east", "recent", 2_002, declare()).outcome,
+        kept,
+        "inside the window: still the first answer"
+    );
+    assert_eq!(store.incidents().expect("read").len(), 3);
+}
