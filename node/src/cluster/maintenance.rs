@@ -1,7 +1,7 @@
 //! Storage maintenance after a purge: make the purged incident's bytes leave this node's disk.
 //!
 //! Apply deletes a purged incident from the state machine, but its bytes stay on disk in four
-//! places: the Raft log entries that wrote it, the group's last snapshot (`snap`), the memtables
+//! places: the Raft log entries that wrote it, the group's snapshot checkpoints, the memtables
 //! and WAL, and SST files that hold the old values under newer tombstones. After a burst of
 //! purges (debounced), each node, for itself (it is storage upkeep, not replicated state):
 //! 1. builds a snapshot of the group (without the incident) and waits for it, which overwrites
@@ -12,7 +12,9 @@
 //!    obsolete and are deleted (no WAL archive is configured: `WAL_ttl_seconds` and
 //!    `WAL_size_limit_MB` stay 0);
 //! 4. compacts `logs`, `sm` and `snap` with bottommost-level compaction forced, so tombstones
-//!    meet the values they delete and both are dropped.
+//!    meet the values they delete and both are dropped;
+//! 5. replaces the snapshot of step 1 (a checkpoint, i.e. hard links to the pre-compaction SST
+//!    files) with one taken after the compaction, and removes every older checkpoint.
 //!
 //! Must never change replicated state: it only triggers Raft's own snapshot and log purge.
 
@@ -133,5 +135,8 @@ async fn scrub(group: &Group, db: &DB) -> io::Result<()> {
     for name in [CF_LOGS, CF_SM, CF_SNAP] {
         db.compact_range_cf_opt(cf(db, name)?, None::<&[u8]>, None::<&[u8]>, &opts);
     }
-    Ok(())
+    // The snapshot of step 1 is a checkpoint: hard links to the SST files of before the
+    // compaction, which still hold the purged values. A checkpoint taken now links only the
+    // compacted files, and the older ones are removed.
+    crate::raft::state_machine::replace_snapshot(&group.store).await
 }

@@ -242,7 +242,7 @@ pub async fn run(
             auth(Audience::NodesOnly),
         ))
         .add_service(tonic::service::interceptor::InterceptedService::new(
-            RaftServiceServer::new(RaftApi::new(registry, stop_rx.clone()))
+            RaftServiceServer::new(RaftApi::new(registry, db.clone(), stop_rx.clone()))
                 .max_decoding_message_size(64 << 20),
             auth(Audience::NodesOnly),
         ))

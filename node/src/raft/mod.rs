@@ -60,5 +60,8 @@ pub(crate) type Vote = openraft::alias::VoteOf<TypeConfig>;
 pub(crate) type StoredMembership = openraft::alias::StoredMembershipOf<TypeConfig>;
 /// Snapshot metadata.
 pub(crate) type SnapshotMeta = openraft::alias::SnapshotMetaOf<TypeConfig>;
-/// A snapshot whose data is the encoded key-value pairs of one group's state machine.
-pub(crate) type Snapshot = openraft::alias::SnapshotOf<TypeConfig, Vec<u8>>;
+/// A snapshot: its metadata and where its data lies on this node's disk (a checkpoint taken
+/// here, or a file received from the leader); see `crate::store::snapshot`.
+pub(crate) type Snapshot = openraft::alias::SnapshotOf<TypeConfig, SnapshotData>;
+
+pub(crate) use crate::store::snapshot::SnapshotData;

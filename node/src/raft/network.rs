@@ -18,11 +18,15 @@ use openraft::raft::{
 use tonic::Code;
 
 use super::peers::{Lane, PeerChannel, Peers};
-use super::{NodeId, NodeInfo, Snapshot, TypeConfig, Vote};
+use super::{NodeId, NodeInfo, Snapshot, SnapshotData, TypeConfig, Vote};
 use crate::store::codec::{decode, encode};
+use crate::store::keys::GroupKeys;
+use crate::store::snapshot;
 
-/// Size of one snapshot data chunk on the wire.
-const SNAPSHOT_CHUNK: usize = 1 << 20;
+/// How long one snapshot transfer may take: it streams the group's whole state (gigabytes after
+/// years), so it is not bounded by a heartbeat-sized RPC timeout; openraft drops it sooner when
+/// replication to the member ends.
+const SNAPSHOT_TRANSFER_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// Creates connections to the members of one group.
 #[derive(Clone)]
@@ -147,7 +151,7 @@ impl Connection {
 type RaftClient = icc_proto::v1::raft_service_client::RaftServiceClient<PeerChannel>;
 
 impl RaftNetworkV2<TypeConfig> for Connection {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotData;
 
     async fn append_entries(
         &mut self,
@@ -249,30 +253,48 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         option: RPCOption,
     ) -> Result<SnapshotResponse<TypeConfig>, StreamingError<TypeConfig>> {
         let target = self.target;
+        let SnapshotData::Checkpoint(path) = snapshot.snapshot else {
+            return Err(StreamingError::from(io_rpc_err(std::io::Error::other(
+                "only a snapshot taken on this node can be sent",
+            ))));
+        };
         let meta =
             encode(&(vote, snapshot.meta)).map_err(|e| StreamingError::from(io_rpc_err(e)))?;
         let group = self.group.clone();
-        let mut chunks = vec![SnapshotChunk {
+        let first = SnapshotChunk {
             group: group.clone(),
             chunk: Some(snapshot_chunk::Chunk::Meta(meta)),
-        }];
-        chunks.extend(
-            snapshot
-                .snapshot
-                .chunks(SNAPSHOT_CHUNK)
-                .map(|c| SnapshotChunk {
-                    group: group.clone(),
-                    chunk: Some(snapshot_chunk::Chunk::Data(c.to_vec())),
-                }),
-        );
-        let mut req = tonic::Request::new(futures::stream::iter(chunks));
-        req.set_timeout(option.hard_ttl().max(Duration::from_secs(30)));
+        };
+        // The pairs are read from the checkpoint on a blocking thread, a few chunks ahead of
+        // the network; `end` follows only a complete read.
+        let (tx, rx) = tokio::sync::mpsc::channel::<SnapshotChunk>(4);
+        let keys = GroupKeys::new(&group);
+        let reader = tokio::task::spawn_blocking(move || {
+            let chunk = |c| SnapshotChunk {
+                group: keys.name().to_owned(),
+                chunk: Some(c),
+            };
+            let sent = snapshot::send(&path, &keys, |data| {
+                tx.blocking_send(chunk(snapshot_chunk::Chunk::Data(data)))
+                    .is_ok()
+            })?;
+            // The receiver may have gone: the RPC's own result says so.
+            let _ = tx.blocking_send(chunk(snapshot_chunk::Chunk::End(sent)));
+            Ok::<u64, std::io::Error>(sent)
+        });
+        let chunks =
+            futures::stream::iter([first]).chain(tokio_stream::wrappers::ReceiverStream::new(rx));
+        let mut req = tonic::Request::new(chunks);
+        req.set_timeout(option.hard_ttl().max(SNAPSHOT_TRANSFER_TIMEOUT));
         let reply = self
             .client(Lane::Data)
             .map_err(StreamingError::from)?
             .install_snapshot(req)
-            .await
-            .map_err(|s| StreamingError::from(rpc_err(target, s)))?;
+            .await;
+        if let Ok(Err(e)) = reader.await {
+            tracing::warn!(group = %self.group, target, "reading the snapshot to send: {e}");
+        }
+        let reply = reply.map_err(|s| StreamingError::from(rpc_err(target, s)))?;
         decode(&reply.into_inner().payload).map_err(|e| StreamingError::from(io_rpc_err(e)))
     }
 

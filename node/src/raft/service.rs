@@ -9,8 +9,10 @@ use icc_proto::v1::raft_service_server::RaftService;
 use icc_proto::v1::{RaftMessage, SnapshotChunk, snapshot_chunk};
 use tonic::{Request, Response, Status, Streaming};
 
-use super::{Raft, Snapshot, SnapshotMeta, Vote};
+use super::{Raft, Snapshot, SnapshotData, SnapshotMeta, Vote};
 use crate::store::codec::{decode, encode};
+use crate::store::keys::GroupKeys;
+use crate::store::snapshot;
 
 /// The Raft groups this node hosts, by name.
 #[derive(Clone, Default)]
@@ -45,14 +47,25 @@ impl GroupRegistry {
 /// tonic implementation of `icc.v1.RaftService`.
 pub struct RaftApi {
     groups: GroupRegistry,
+    /// The node's database: received snapshots are written beside it.
+    db: Arc<rocksdb::DB>,
     stopping: tokio::sync::watch::Receiver<bool>,
 }
 
 impl RaftApi {
-    /// Serves the groups in `groups`; replication streams end when `stopping` turns true, so a
-    /// stopping node's graceful drain does not wait on a leader that keeps streaming.
-    pub fn new(groups: GroupRegistry, stopping: tokio::sync::watch::Receiver<bool>) -> Self {
-        Self { groups, stopping }
+    /// Serves the groups in `groups`, whose state lives in `db`; replication streams end when
+    /// `stopping` turns true, so a stopping node's graceful drain does not wait on a leader that
+    /// keeps streaming.
+    pub fn new(
+        groups: GroupRegistry,
+        db: Arc<rocksdb::DB>,
+        stopping: tokio::sync::watch::Receiver<bool>,
+    ) -> Self {
+        Self {
+            groups,
+            db,
+            stopping,
+        }
     }
 }
 
@@ -164,29 +177,68 @@ impl RaftService for RaftApi {
             ));
         };
         let (vote, meta): (Vote, SnapshotMeta) = decode(&meta).map_err(bad_payload)?;
-        let mut data = Vec::new();
+        let raft = self.groups.get(&group)?;
+        let keys = GroupKeys::new(&group);
+        let file = snapshot::incoming_file(&self.db, &keys);
+        // The pairs go straight into an SST file on a blocking thread, never all in memory.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<u8>>(4);
+        let writer = {
+            let file = file.clone();
+            tokio::task::spawn_blocking(move || {
+                snapshot::receive(&file, &keys, std::iter::from_fn(|| rx.blocking_recv()))
+            })
+        };
+        let mut announced = None;
+        let mut refused = None;
         while let Some(chunk) = input.next().await.transpose()? {
             match chunk.chunk {
-                Some(snapshot_chunk::Chunk::Data(d)) => data.extend_from_slice(&d),
+                Some(snapshot_chunk::Chunk::Data(d)) if announced.is_none() => {
+                    if tx.send(d).await.is_err() {
+                        break; // The writer failed; its error is reported below.
+                    }
+                }
+                Some(snapshot_chunk::Chunk::End(pairs)) if announced.is_none() => {
+                    announced = Some(pairs);
+                }
                 _ => {
-                    return Err(Status::invalid_argument(
-                        "snapshot: only the first chunk may carry metadata",
+                    refused = Some(Status::invalid_argument(
+                        "snapshot: metadata, then data, then one end marker",
                     ));
+                    break;
                 }
             }
         }
-        let raft = self.groups.get(&group)?;
+        drop(tx);
+        let written = writer
+            .await
+            .map_err(|e| Status::internal(format!("snapshot writer: {e}")))?;
+        let complete = match (refused, written, announced) {
+            (Some(status), _, _) => Err(status),
+            (None, Err(e), _) => Err(Status::internal(format!("snapshot: writing it: {e}"))),
+            (None, Ok(_), None) => Err(Status::aborted(
+                "snapshot: the stream ended before its end marker (sender failed or was cut off)",
+            )),
+            (None, Ok(got), Some(sent)) if got != sent => Err(Status::data_loss(format!(
+                "snapshot: {got} pairs received, the sender announced {sent}"
+            ))),
+            (None, Ok(_), Some(_)) => Ok(()),
+        };
+        if let Err(status) = complete {
+            let _ = std::fs::remove_file(&file);
+            return Err(status);
+        }
         let resp = raft
             .install_full_snapshot(
                 vote,
                 Snapshot {
                     meta,
-                    snapshot: data,
+                    snapshot: SnapshotData::Received(file.clone()),
                 },
             )
-            .await
-            .map_err(fatal)?;
-        reply(&group, &resp)
+            .await;
+        // Ingest moved the file into the database; anything left is an install that failed.
+        let _ = std::fs::remove_file(&file);
+        reply(&group, &resp.map_err(fatal)?)
     }
 
     async fn transfer_leader(

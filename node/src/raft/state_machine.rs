@@ -4,24 +4,28 @@
 //! reads nothing but the stored state and the entries: no clock, no randomness, no local
 //! configuration.
 //!
-//! Snapshots are the group's whole state range (`crate::store::snapshot`).
+//! Snapshots are checkpoints of the node's database (`crate::store::snapshot`): taking one
+//! costs a memtable flush and hard links, on a blocking thread; installing one ingests the
+//! file the leader streamed. Each logs `snapshot built` / `snapshot installed` with `took_ms`
+//! (make bench reads them).
 
 use std::io;
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Instant;
 
 use futures::{Stream, TryStreamExt};
 use openraft::storage::{EntryResponder, RaftSnapshotBuilder, RaftStateMachine};
 use openraft::{EntryPayload, OptionalSend};
-use rocksdb::WriteBatch;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use super::{LogId, Snapshot, SnapshotMeta, StoredMembership, TypeConfig};
+use super::{LogId, Snapshot, SnapshotData, SnapshotMeta, StoredMembership, TypeConfig};
 use crate::domain::{DomainError, Outcome};
 use crate::store::batch::PendingWrites;
 use crate::store::codec::{decode, encode};
-use crate::store::db::{cf, io_err};
-use crate::store::keys::CF_SM;
+use crate::store::db::cf;
+use crate::store::keys::{CF_SM, GroupKeys};
 use crate::store::{self, ChangeRecord, GroupStore, snapshot};
 
 /// Where the state machine stands: the last applied log id and the membership it applied.
@@ -35,9 +39,15 @@ fn applied_state(state: &GroupStore) -> io::Result<AppliedState> {
     Ok(state.get_as(&state.keys().applied())?.unwrap_or_default())
 }
 
-/// The last log index group `state` applied (0 before anything was applied).
+/// The last log index group `state` applied (0 before anything was applied): in memory once
+/// loaded, kept current by the state machine.
 pub(crate) fn applied_index(state: &GroupStore) -> io::Result<u64> {
-    Ok(applied_state(state)?.last_applied.map_or(0, |l| l.index()))
+    if let Some(index) = state.applied_index() {
+        return Ok(index);
+    }
+    let index = applied_state(state)?.last_applied.map_or(0, |l| l.index());
+    state.set_applied_index(index);
+    Ok(index)
 }
 
 /// openraft's state machine for one group.
@@ -63,42 +73,64 @@ impl StateMachine {
             purged,
         }
     }
-
-    /// The snapshot's metadata as kept with its data.
-    fn keep(&self, batch: &mut WriteBatch, meta: &SnapshotMeta, data: &[u8]) -> io::Result<()> {
-        snapshot::keep(
-            self.state.db(),
-            self.state.keys(),
-            batch,
-            &encode(meta)?,
-            data,
-        )
-    }
 }
 
 impl RaftSnapshotBuilder<TypeConfig> for StateMachine {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotData;
 
     async fn build_snapshot(&mut self) -> io::Result<Snapshot> {
-        let (applied, data) = snapshot::encode(self.state.db(), self.state.keys())?;
-        let applied: AppliedState = applied.map(|b| decode(&b)).transpose()?.unwrap_or_default();
-        let meta = SnapshotMeta {
-            last_log_id: applied.last_applied,
-            last_membership: applied.membership,
-        };
-        let mut batch = WriteBatch::default();
-        self.keep(&mut batch, &meta, &data)?;
-        self.state.db().write(batch).map_err(io_err)?;
-        tracing::info!(group = %self.state.keys().name(), last = ?meta.last_log_id, bytes = data.len(), "built snapshot");
+        let started = Instant::now();
+        let (db, keys) = (self.state.db().clone(), self.state.keys().clone());
+        let (meta, path) = blocking(move || take_and_keep(&db, &keys)).await?;
+        tracing::info!(
+            group = %self.state.keys().name(),
+            index = meta.last_log_id.map_or(0, |l| l.index()),
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot built"
+        );
         Ok(Snapshot {
             meta,
-            snapshot: data,
+            snapshot: SnapshotData::Checkpoint(path),
         })
     }
 }
 
+/// Takes a checkpoint of group `keys` now and keeps it as the group's current snapshot.
+fn take_and_keep(db: &rocksdb::DB, keys: &GroupKeys) -> io::Result<(SnapshotMeta, PathBuf)> {
+    let (path, applied) = snapshot::take(db, keys)?;
+    let applied: AppliedState = applied.map(|b| decode(&b)).transpose()?.unwrap_or_default();
+    let meta = SnapshotMeta {
+        last_log_id: applied.last_applied,
+        last_membership: applied.membership,
+    };
+    snapshot::keep(db, keys, &encode(&meta)?, &path)?;
+    Ok((meta, path))
+}
+
+/// Replaces group `state`'s snapshot by one taken now and removes every older checkpoint:
+/// storage maintenance after a purge, whose bytes the older checkpoints still hold (they hard
+/// link SST files that compaction has since replaced). The new snapshot stands for the same
+/// state openraft's last one did, or a later one.
+pub(crate) async fn replace_snapshot(state: &GroupStore) -> io::Result<()> {
+    let (db, keys) = (state.db().clone(), state.keys().clone());
+    blocking(move || {
+        take_and_keep(&db, &keys)?;
+        snapshot::forget_older(&db, &keys)
+    })
+    .await
+}
+
+/// Runs storage work that may take a while (a flush, an ingest) off the async runtime.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| io::Error::other(format!("snapshot task: {e}")))?
+}
+
 impl RaftStateMachine<TypeConfig> for StateMachine {
-    type SnapshotData = Vec<u8>;
+    type SnapshotData = SnapshotData;
     type SnapshotBuilder = Self;
 
     async fn applied_state(&mut self) -> io::Result<(Option<LogId>, StoredMembership)> {
@@ -136,6 +168,8 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         pending.put_as(keys.applied(), &applied)?;
         pending.commit()?;
+        self.state
+            .set_applied_index(applied.last_applied.map_or(0, |l| l.index()));
         if deleted {
             self.purged.notify_one();
         }
@@ -161,31 +195,53 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: Vec<u8>) -> io::Result<()> {
-        let (db, keys) = (self.state.db(), self.state.keys());
-        let mut batch = WriteBatch::default();
-        snapshot::install(db, keys, &mut batch, &snapshot)?;
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotData,
+    ) -> io::Result<()> {
+        let started = Instant::now();
+        let (db, keys) = (self.state.db().clone(), self.state.keys().clone());
         // The snapshot's own position wins over whatever `applied` the data carried.
-        let applied = AppliedState {
+        let applied = encode(&AppliedState {
             last_applied: meta.last_log_id,
             membership: meta.last_membership.clone(),
-        };
-        batch.put_cf(cf(db, CF_SM)?, keys.applied(), encode(&applied)?);
-        self.keep(&mut batch, meta, &snapshot)?;
-        db.write(batch).map_err(io_err)?;
+        })?;
+        let encoded_meta = encode(meta)?;
+        blocking(move || {
+            let file = match snapshot {
+                SnapshotData::Received(file) => file,
+                // Another state machine's checkpoint on this disk (openraft's storage suite).
+                SnapshotData::Checkpoint(path) => snapshot::copy_out(&path, &db, &keys)?,
+            };
+            snapshot::ingest(&db, &file)?;
+            db.put_cf(cf(&db, CF_SM)?, keys.applied(), applied)
+                .map_err(crate::store::db::io_err)?;
+            // This node may lead later and must be able to send what it installed.
+            let (path, _) = snapshot::take(&db, &keys)?;
+            snapshot::keep(&db, &keys, &encoded_meta, &path)
+        })
+        .await?;
+        self.state
+            .set_applied_index(meta.last_log_id.map_or(0, |l| l.index()));
         self.state.ensure_work_indexes()?;
         // The snapshot may stand for purges this node never applied: the replaced state's bytes
         // must leave the disk as after an applied purge.
         self.purged.notify_one();
-        tracing::info!(last = ?meta.last_log_id, "installed snapshot");
+        tracing::info!(
+            group = %self.state.keys().name(),
+            index = meta.last_log_id.map_or(0, |l| l.index()),
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot installed"
+        );
         Ok(())
     }
 
     async fn get_current_snapshot(&mut self) -> io::Result<Option<Snapshot>> {
         match snapshot::current(self.state.db(), self.state.keys())? {
-            Some((meta, data)) => Ok(Some(Snapshot {
+            Some((meta, path)) => Ok(Some(Snapshot {
                 meta: decode(&meta)?,
-                snapshot: data,
+                snapshot: SnapshotData::Checkpoint(path),
             })),
             None => Ok(None),
         }

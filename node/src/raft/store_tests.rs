@@ -22,7 +22,8 @@ impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Roc
         &self,
     ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<TypeConfig>> {
         let dir = tempfile::tempdir().map_err(setup_err)?;
-        let db = db::open(dir.path()).map_err(setup_err)?;
+        // As a node lays it out: snapshots go beside the database (`store::snapshot::dir_of`).
+        let db = db::open(&dir.path().join("rocksdb")).map_err(setup_err)?;
         let syncer = WalSyncer::start(db.clone()).map_err(setup_err)?;
         let keys = GroupKeys::new("suite");
         let (tx, _) = broadcast::channel(16);

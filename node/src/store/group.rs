@@ -4,6 +4,7 @@
 
 use std::io;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rocksdb::DB;
 use serde::de::DeserializeOwned;
@@ -17,12 +18,32 @@ use super::keys::{CF_SM, GroupKeys};
 pub(crate) struct GroupStore {
     db: Arc<DB>,
     keys: GroupKeys,
+    /// The last applied log index, kept in memory by the state machine so every response's
+    /// `served_by` does not read and decode it from RocksDB; [`NOT_LOADED`] until first read.
+    applied: Arc<AtomicU64>,
 }
+
+/// [`GroupStore::applied_index`] has not been loaded yet.
+const NOT_LOADED: u64 = u64::MAX;
 
 impl GroupStore {
     /// The state of group `keys` in `db`.
     pub(crate) fn new(db: Arc<DB>, keys: GroupKeys) -> Self {
-        Self { db, keys }
+        Self {
+            db,
+            keys,
+            applied: Arc::new(AtomicU64::new(NOT_LOADED)),
+        }
+    }
+
+    /// The last applied log index as the state machine last set it, if it has.
+    pub(crate) fn applied_index(&self) -> Option<u64> {
+        Some(self.applied.load(Ordering::Acquire)).filter(|i| *i != NOT_LOADED)
+    }
+
+    /// Sets the last applied log index (the state machine, once a run is in RocksDB).
+    pub(crate) fn set_applied_index(&self, index: u64) {
+        self.applied.store(index, Ordering::Release);
     }
 
     /// The node's database.
