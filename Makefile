@@ -5,13 +5,14 @@
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/icc-target
 CARGO ?= cargo
 
-.PHONY: run test deps build fmt lint unit clean-run help bench chaos chaos-broken
+.PHONY: run test deps build fmt lint unit clean-run help bench profile chaos chaos-broken
 
 help:
 	@echo "make run    build iccd and icc, start a local 9-node, 3-region cluster (Ctrl-C stops it)"
 	@echo "make test   format check, clippy -D warnings, every unit and integration test"
 	@echo "make deps   install the system packages the build needs (libclang-dev)"
 	@echo "make bench  icc-bench: icc against etcd (3 members each, loopback): load and failover -> docs/benchmarks.md"
+	@echo "make profile  flame graph of a loaded 3-node cluster (perf) -> docs/profiles/<commit>.svg"
 	@echo "make chaos  every chaos scenario with CHAOS_SEEDS seeds (default 10): table of scenario x runs x failures"
 	@echo "make chaos-broken  the suite against a deliberately broken iccd (acks before fsync): must fail"
 
@@ -37,6 +38,11 @@ fmt:
 ## release build); installs etcd 3.4 from Debian when missing. See scripts/bench.sh for the knobs.
 bench: deps
 	@scripts/bench.sh
+
+## Where a loaded cluster spends its CPU: perf on the three bench nodes under the 64-client load,
+## a flame graph and a top-functions summary in docs/profiles/ (see scripts/profile.sh).
+profile: deps
+	@scripts/profile.sh
 
 ## The chaos suite's long profile (chaos-tests/, crate icc-chaos): every scenario with many seeds,
 ## a markdown table at the end; failing runs keep a report in $(CARGO_TARGET_DIR)/chaos-reports/.
