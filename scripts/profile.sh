@@ -7,7 +7,8 @@
 # PROFILE_SECONDS (default 10) in the middle of it. Writes:
 #   docs/profiles/$PROFILE_NAME.svg   the flame graph (all three nodes; the leader dominates)
 #   docs/profiles/$PROFILE_NAME.txt   the load's figures and the top functions by own CPU time
-# PROFILE_NAME defaults to the short commit id. Needs perf (Debian: linux-perf) and inferno
+# PROFILE_NAME defaults to the short commit id; PROFILE_ICCD=<another iccd build> profiles that
+# binary instead (an A/B of a server change; name the profile after it). Needs perf (Debian: linux-perf) and inferno
 # (`cargo install inferno`); installs both when missing. Everything it starts is stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,7 +39,7 @@ trap cleanup EXIT INT TERM
 rm -rf "$WORK"
 mkdir -p "$WORK" "$OUT"
 for n in 1 2 3; do
-  "$BIN/iccd" --config deploy/bench/cluster.toml --node-id "$n" --data-dir "$WORK/node$n" \
+  "${PROFILE_ICCD:-$BIN/iccd}" --config deploy/bench/cluster.toml --node-id "$n" --data-dir "$WORK/node$n" \
     </dev/null >"$WORK/node$n.log" 2>&1 &
   pids+=($!)
 done
