@@ -30,6 +30,13 @@ command -v inferno-flamegraph >/dev/null || cargo install --locked inferno
 scripts/ensure-deps.sh
 cargo build --release -p icc-node -p icc-bench
 
+for port in 7101 7102 7103; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    echo "error: port $port is in use (make bench running?); stop it and retry" >&2
+    exit 1
+  fi
+done
+
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
