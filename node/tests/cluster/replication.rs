@@ -198,7 +198,7 @@ async fn a_node_behind_the_purged_log_catches_up_by_snapshot() {
     .expect("waited");
     assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), declared);
     assert!(
-        cluster.log(lagging).contains("installed snapshot"),
+        cluster.log(lagging).contains("snapshot installed"),
         "{}",
         cluster.log(lagging)
     );
