@@ -62,14 +62,49 @@ perf record -F 199 --call-graph dwarf,8192 -o "$WORK/perf.data" \
 wait "$load"
 
 perf script -i "$WORK/perf.data" 2>/dev/null | inferno-collapse-perf >"$WORK/folded.txt"
-inferno-flamegraph --title "icc, $CLIENTS clients, $NAME" <"$WORK/folded.txt" >"$OUT/$NAME.svg"
+inferno-flamegraph --minwidth 1 --title "icc, $CLIENTS clients, $NAME" <"$WORK/folded.txt" >"$OUT/$NAME.svg"
 {
   echo "# $NAME: $CLIENTS clients, ${SECONDS_RECORDED}s of perf on all three iccd ($(date -u '+%Y-%m-%d %H:%M UTC'))"
   echo
   cat "$WORK/load.txt"
   echo
+  echo "## Where the time goes: share of samples whose stack contains (inclusive; rows overlap)"
+  python3 - "$WORK/folded.txt" <<'PY'
+import re, sys
+groups = [
+    ("JSON (serde_json)", r"serde_json"),
+    ("postcard", r"postcard"),
+    ("RocksDB write (WriteImpl)", r"rocksdb::DBImpl::WriteImpl"),
+    ("RocksDB reads (Get, iterators)", r"rocksdb::DBImpl::GetImpl|rocksdb::DBIter"),
+    ("RocksDB background (flush, compaction)", r"rocksdb::(FlushJob|CompactionJob)"),
+    ("WAL fsync (flush_wal)", r"FlushWAL|fdatasync|fsync"),
+    ("state machine apply (store::apply)", r"icc_node::store::apply"),
+    ("log append (LogStore::append)", r"log_store.*append|LogStore.*append"),
+    ("log reads (try_get_log_entries)", r"try_get_log_entries"),
+    ("openraft core", r"openraft::core::raft_core"),
+    ("gRPC (h2, tonic, hyper)", r"\bh2::|tonic::|hyper::"),
+    ("allocator (malloc, free, mimalloc)", r"malloc|cfree|_int_free|mi_"),
+    ("audit hash (sha2)", r"sha2::"),
+    ("kernel", r"\[k\]|entry_SYSCALL|do_syscall"),
+]
+total = 0
+hits = {name: 0 for name, _ in groups}
+for line in open(sys.argv[1]):
+    stack, _, n = line.rstrip().rpartition(" ")
+    n = int(n)
+    total += n
+    for name, pat in groups:
+        if re.search(pat, stack):
+            hits[name] += n
+print()
+print("| component | share |")
+print("|---|---:|")
+for name, _ in groups:
+    print(f"| {name} | {100.0 * hits[name] / max(total, 1):.1f}% |")
+print()
+PY
   echo "## Top functions by own (self) CPU time"
-  perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-    grep -E '^ +[0-9]' | head -40
+  perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null |
+    grep -E '^ +[0-9]' | sed -E 's/[ -]+$//' | sed -n 1,40p
 } >"$OUT/$NAME.txt"
 echo "wrote $OUT/$NAME.svg and $OUT/$NAME.txt"
