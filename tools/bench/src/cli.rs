@@ -14,6 +14,7 @@ use icc_cli::parse::parse_duration;
 use icc_cli::table::Table;
 use icc_cli::{Ctx, Failure};
 
+use crate::catchup::Rejoin;
 use crate::cluster::{Cluster, System};
 use crate::nodes::NodesSpec;
 use crate::report::{FailoverReport, LoadReport, Report, comparison_markdown};
@@ -103,8 +104,16 @@ Waits for a healthy cluster, stops the follower with SIGTERM (--member, or the f
 with the highest node id that is not the lowest-id member: that one bootstraps the group
 when its data directory is empty), runs --wipe, reads the leader's commit index, runs
 --restart and polls the member until its applied index reaches that index. A member that
-does not within --within is reported as such (exit code 0); {n} in the templates is the
-member's position in the endpoint list (1-based).")]
+does not within --within, or whose applied index stands still for --stall, is reported as
+such (exit code 0); {n} in the templates is the member's position in the endpoint list
+(1-based).
+
+--rejoin restart only starts the member again. Today's iccd does not let a wiped member
+back that way: openraft's leader remembers how far the member's log went, takes the loss
+for a bug and sends it nothing (unless the server allows log reversion for it).
+--rejoin membership removes the member from the region group's voters before the restart,
+adds it back as a learner after it (replication then starts from scratch: the leader's log,
+or a snapshot once that is purged) and makes it a voter again once it has caught up.")]
     CatchUp(CatchUpArgs),
 }
 
@@ -263,6 +272,9 @@ pub struct CatchUpArgs {
     /// The follower to wipe (position in the endpoint list, 1-based) [default: see below]
     #[arg(long, value_name = "N")]
     member: Option<usize>,
+    /// How the wiped member gets back into its group (see below)
+    #[arg(long, value_enum, default_value_t = Rejoin::Restart)]
+    rejoin: Rejoin,
     /// File holding member {n}'s process id
     #[arg(long, value_name = "TEMPLATE")]
     pid_file: String,
@@ -278,6 +290,9 @@ pub struct CatchUpArgs {
     /// Longest wait for the restarted follower to catch up
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     within: Duration,
+    /// Give up sooner when its applied index has not moved for this long
+    #[arg(long, value_name = "DURATION", default_value = "2m", value_parser = parse_duration)]
+    stall: Duration,
     /// Longest wait for a healthy cluster before the follower is stopped
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     health_timeout: Duration,
@@ -433,12 +448,14 @@ async fn run_preload(ctx: &Ctx, a: PreloadArgs) -> Result<(), Failure> {
 
 async fn run_catch_up(ctx: &Ctx, a: CatchUpArgs) -> Result<(), Failure> {
     let spec = catchup::CatchUpSpec {
+        rejoin: a.rejoin,
         member: a.member,
         pid_file: a.pid_file,
         wipe: a.wipe,
         restart: a.restart,
         stop_timeout: a.stop_timeout,
         within: a.within,
+        stall: a.stall,
         health_timeout: a.health_timeout,
     };
     let result = catchup::run(&icc_cluster(ctx)?, &spec, |m| ctx.note(m)).await;
@@ -649,19 +666,21 @@ fn catch_up_text(r: &CatchUpReport) -> String {
         (None, None) => "did not catch up".into(),
     };
     format!(
-        "member {} (node {}; leader: member {}) stopped in {:.0} ms, wiped in {:.0} ms, restarted; \
+        "member {} (node {}; leader: member {}) stopped in {:.0} ms, wiped in {:.0} ms, restarted (rejoin: {}); \
          first answer after {}; {result}\napplied {} of {} (leader's commit index at the restart; \
-         leader's snapshot at {}, log purged up to {}); its snapshot now at {}",
+         leader's snapshot at {}, log purged up to {}); its last log index {}, snapshot at {}",
         r.member,
         r.node_id,
         r.leader,
         r.stop_ms,
         r.wipe_ms,
+        r.rejoin,
         r.answered_ms.map_or("-".into(), |a| format!("{a:.0} ms")),
         r.applied,
         r.target_index,
         r.leader_snapshot,
         r.leader_purged,
+        r.last_log,
         r.snapshot
     )
 }

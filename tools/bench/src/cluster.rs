@@ -61,6 +61,8 @@ pub struct MemberStatus {
     pub committed: u64,
     /// Its applied log index.
     pub applied: u64,
+    /// The last index in its log (icc; 0: an empty log, and always 0 for etcd).
+    pub last_log: u64,
     /// The index its latest snapshot covers (icc; 0: none, and always 0 for etcd).
     pub snapshot: u64,
     /// The index up to which it has dropped its log (icc; 0: nothing, and always 0 for etcd).
@@ -161,6 +163,7 @@ impl Cluster {
                         term: node.term,
                         committed: node.committed_index,
                         applied: node.applied_index,
+                        last_log: node.last_log_index,
                         snapshot: node.snapshot_index,
                         purged: node.purged_index,
                     })
@@ -179,6 +182,7 @@ impl Cluster {
                         term: resp.raft_term,
                         committed: resp.raft_index,
                         applied: resp.raft_applied_index,
+                        last_log: 0,
                         snapshot: 0,
                         purged: 0,
                     })
@@ -453,6 +457,7 @@ mod tests {
             term,
             committed: 5,
             applied: 5,
+            last_log: 5,
             snapshot: 0,
             purged: 0,
         })

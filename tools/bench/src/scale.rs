@@ -113,6 +113,10 @@ pub struct CatchUpReport {
     pub node_id: u64,
     /// The member that led (1-based).
     pub leader: usize,
+    /// How it got back into the group: `restart` (started again, nothing else) or
+    /// `membership` (removed from the voters, added back as a learner, then a voter again).
+    #[serde(default)]
+    pub rejoin: String,
     /// From SIGTERM to the process's exit, in milliseconds.
     pub stop_ms: f64,
     /// How long the wipe command took, in milliseconds.
@@ -131,6 +135,9 @@ pub struct CatchUpReport {
     pub caught_up_ms: Option<f64>,
     /// Its applied index when caught up (or when the wait ended).
     pub applied: u64,
+    /// The last index in its log then (0: it has received no entry).
+    #[serde(default)]
+    pub last_log: u64,
     /// Its snapshot index then (above 0: it holds a snapshot, received or built).
     pub snapshot: u64,
     /// What went wrong, if anything.
@@ -300,19 +307,25 @@ pub fn scale_markdown(reports: &[Report]) -> String {
             step,
             "how",
             format!(
-                "member {} (node {}) stopped with SIGTERM ({} ms), data dir wiped, restarted; \
+                "member {} (node {}) stopped with SIGTERM ({} ms), data dir wiped, restarted \
+                 (rejoined by {}); \
                  first answer after {}; applied index {} of {} (the leader's commit index at the \
                  restart); leader's log purged up to {}, its snapshot at {}; the new member's \
-                 snapshot at {}",
+                 last log index {}, snapshot at {}",
                 c.member,
                 c.node_id,
                 number(c.stop_ms),
+                match c.rejoin.as_str() {
+                    "membership" => "leaving the voters, then coming back as a learner",
+                    _ => "the restart alone",
+                },
                 c.answered_ms
                     .map_or("-".into(), |a| format!("{} ms", number(a))),
                 c.applied,
                 c.target_index,
                 c.leader_purged,
                 c.leader_snapshot,
+                c.last_log,
                 c.snapshot
             ),
             String::new(),
