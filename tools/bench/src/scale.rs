@@ -298,7 +298,8 @@ pub fn scale_markdown(reports: &[Report]) -> String {
     if let Some(c) = catch_up {
         let step = "new follower";
         let value = match (c.caught_up_ms, &c.error) {
-            (Some(t), _) => format!("{} ms", number(t)),
+            (Some(t), None) => format!("{} ms", number(t)),
+            (Some(t), Some(e)) => format!("{} ms ({e})", number(t)),
             (None, Some(e)) => format!("not caught up: {e}"),
             (None, None) => "not caught up".into(),
         };
