@@ -174,6 +174,16 @@ mod tests {
             (e.group.as_deref(), e.index, e.bytes, e.took_ms),
             (Some("us-east"), None, Some(99), Some(1500.5))
         );
+        // As iccd logs it today: no size.
+        let e = parse_line(
+            "2026-12-08T01:55:49.953352Z  INFO icc_node::raft::state_machine: snapshot installed group=us-east index=11191 took_ms=54",
+            3,
+        )
+        .unwrap();
+        assert_eq!(
+            (e.kind, e.index, e.bytes, e.took_ms),
+            (SnapshotKind::Installed, Some(11191), None, Some(54.0))
+        );
         for other in [
             "INFO icc_node: building snapshot group=us-east",
             "WARN icc_node: snapshot builtin failure",

@@ -363,14 +363,15 @@ fn snapshots_text(events: &[SnapshotEvent], kind: SnapshotKind) -> String {
     };
     let describe = |e: &SnapshotEvent| {
         format!(
-            "member {}{}: {}, {}",
+            "member {}{}: {}{}",
             e.member,
             e.group
                 .as_deref()
                 .map_or(String::new(), |g| format!(" ({g})")),
-            e.bytes.map_or("? bytes".into(), mib),
             e.took_ms
-                .map_or("? ms".into(), |t| format!("{} ms", number(t)))
+                .map_or("? ms".into(), |t| format!("{} ms", number(t))),
+            // The size only where the line gives it (`bytes=`).
+            e.bytes.map_or(String::new(), |b| format!(", {}", mib(b)))
         )
     };
     let mut text = format!("{}×; last: {}", of_kind.len(), describe(last));
@@ -476,7 +477,7 @@ mod tests {
         );
         assert!(md.contains("member 1: RSS | 100.0 MiB"), "{md}");
         assert!(
-            md.contains("| snapshots | snapshot built | 3×; last: member 2 (us-east): 2.0 MiB, 50 ms; slowest: member 1 (us-east): 2.0 MiB, 70 ms |"),
+            md.contains("| snapshots | snapshot built | 3×; last: member 2 (us-east): 50 ms, 2.0 MiB; slowest: member 1 (us-east): 70 ms, 2.0 MiB |"),
             "{md}"
         );
         assert!(
