@@ -35,15 +35,15 @@ Examples:
   icc-bench --clients 64 --duration 30s --warmup 5s
   icc-bench -o json --target etcd --etcd-endpoints 127.0.0.1:2379 --clients 64
   icc-bench --mix append=1 --note-bytes 1024 --count 10000
-  icc-bench failover --kills 20 --pid-file 'run/icc-{n}.pid' --restart 'scripts/bench.sh start-member icc {n}'
+  icc-bench failover --kills 20 --pid-file 'run/icc-{N}.pid' --restart 'scripts/bench.sh start-member icc {N}'
   icc-bench compare results/*.json
   icc-bench wait --target etcd --within 30s
 
 The scale scenario (icc only; scripts/bench.sh runs it on a fresh cluster):
   icc-bench -o json preload --incidents 1000000 --notes-per-incident 10 >preload.json
-  icc-bench -o json nodes --label 'after preload' --pid-file 'run/node{n}.pid' --data-dir 'run/node{n}' --log-file 'run/node{n}.log' >nodes.json
+  icc-bench -o json nodes --label 'after preload' --pid-file 'run/node{N}.pid' --data-dir 'run/node{N}' --log-file 'run/node{N}.log' >nodes.json
   icc-bench -o json --label scale --clients 64 >scale-c64.json
-  icc-bench -o json catch-up --pid-file 'run/node{n}.pid' --wipe 'rm -rf run/node{n}' --restart 'scripts/bench.sh start-member icc {n}' >catch-up.json
+  icc-bench -o json catch-up --rejoin membership --pid-file 'run/node{N}.pid' --wipe 'rm -rf run/node{N}' --restart 'scripts/bench.sh start-member icc {N}' >catch-up.json
   icc-bench compare --scale results/load-icc-c64.json preload.json nodes.json scale-c64.json catch-up.json";
 
 /// icc-bench: measure write throughput, latency and failover time of icc or etcd.
@@ -71,7 +71,8 @@ Each round: find the leader, kill -9 its process (pid from --pid-file), offer a 
 every other member every --probe-interval (each attempt alone, with --attempt-timeout),
 record the time to the first acknowledgement, run --restart for the killed member, and
 wait until every member answers, agrees on the leader and has caught up.
-{n} in --pid-file and --restart is the member's position in the endpoint list (1-based).")]
+{N} in --pid-file and --restart is the member's position in the endpoint list (1-based;
+{N} and its lowercase form alike).")]
     Failover(FailoverArgs),
     /// Print one markdown table comparing icc and etcd from `-o json` results of earlier runs
     #[command(after_help = "\
@@ -93,7 +94,7 @@ incident's notes). Progress goes to stderr every --progress; the result is the r
     Preload(PreloadArgs),
     /// Report the members' resident memory, data directory size and snapshot log lines
     #[command(after_help = "\
-Reads, for each member {n} (1-based, in endpoint order): VmRSS in /proc/<pid>/status for
+Reads, for each member {N} (1-based, in endpoint order): VmRSS in /proc/<pid>/status for
 the pid in --pid-file, the size of --data-dir as du counts it (and its apparent size), and
 in --log-file every line with the message `snapshot built` or `snapshot installed` and its
 fields group=, index=, bytes=, took_ms= (tracing's text format). Talks to no member.")]
@@ -105,7 +106,7 @@ with the highest node id that is not the lowest-id member: that one bootstraps t
 when its data directory is empty), runs --wipe, reads the leader's commit index, runs
 --restart and polls the member until its applied index reaches that index. A member that
 does not within --within, or whose applied index stands still for --stall, is reported as
-such (exit code 0); {n} in the templates is the member's position in the endpoint list
+such (exit code 0); {N} in the templates is the member's position in the endpoint list
 (1-based).
 
 --rejoin restart only starts the member again. Today's iccd does not let a wiped member
@@ -186,10 +187,10 @@ pub struct FailoverArgs {
     /// How many times to kill the leader
     #[arg(long, value_name = "N", default_value_t = 20)]
     kills: usize,
-    /// File holding member {n}'s process id
+    /// File holding member {N}'s process id
     #[arg(long, value_name = "TEMPLATE")]
     pid_file: String,
-    /// Shell command that starts member {n} again (in the background) and returns
+    /// Shell command that starts member {N} again (in the background) and returns
     #[arg(long, value_name = "COMMAND")]
     restart: String,
     /// How often a write is offered to each surviving member
@@ -249,13 +250,13 @@ pub struct PreloadArgs {
 /// Arguments of `icc-bench nodes`.
 #[derive(Debug, Args)]
 pub struct NodesArgs {
-    /// File holding member {n}'s process id
+    /// File holding member {N}'s process id
     #[arg(long, value_name = "TEMPLATE")]
     pid_file: String,
-    /// Member {n}'s data directory
+    /// Member {N}'s data directory
     #[arg(long, value_name = "TEMPLATE")]
     data_dir: String,
-    /// Member {n}'s log (stderr of iccd), searched for snapshot lines
+    /// Member {N}'s log (stderr of iccd), searched for snapshot lines
     #[arg(long, value_name = "TEMPLATE")]
     log_file: Option<String>,
     /// Members 1..=N [default: as many as --endpoints]
@@ -275,13 +276,13 @@ pub struct CatchUpArgs {
     /// How the wiped member gets back into its group (see below)
     #[arg(long, value_enum, default_value_t = Rejoin::Restart)]
     rejoin: Rejoin,
-    /// File holding member {n}'s process id
+    /// File holding member {N}'s process id
     #[arg(long, value_name = "TEMPLATE")]
     pid_file: String,
-    /// Shell command that deletes member {n}'s data (run once it has stopped)
+    /// Shell command that deletes member {N}'s data (run once it has stopped)
     #[arg(long, value_name = "COMMAND")]
     wipe: String,
-    /// Shell command that starts member {n} again (in the background) and returns
+    /// Shell command that starts member {N} again (in the background) and returns
     #[arg(long, value_name = "COMMAND")]
     restart: String,
     /// Longest wait for the follower's process to exit after SIGTERM

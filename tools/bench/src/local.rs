@@ -1,7 +1,8 @@
 //! The members as local processes and files: pid files, signals, shell commands that start a
 //! member or wipe its data, and what `/proc` and the file system say about a member (memory,
 //! disk). Used by the modes that act on the processes themselves (failover, catch-up, nodes);
-//! the member templates number members from 1, in endpoint order (`{n}`).
+//! the member templates number members from 1, in endpoint order (`{N}` or `{n}`; help texts
+//! write `{N}`, since clap turns `{n}` in them into a line break).
 
 use std::path::Path;
 use std::time::Duration;
@@ -9,9 +10,10 @@ use std::time::Duration;
 use tokio::process::Command;
 use tokio::time::Instant;
 
-/// `template` with `{n}` replaced by the member number.
+/// `template` with `{N}` (or `{n}`) replaced by the member number.
 pub fn fill(template: &str, member: usize) -> String {
-    template.replace("{n}", &member.to_string())
+    let n = member.to_string();
+    template.replace("{N}", &n).replace("{n}", &n)
 }
 
 /// The process id in a pid file.
@@ -129,7 +131,7 @@ mod tests {
     #[test]
     fn templates_and_pid_files() {
         assert_eq!(fill("/x/icc-{n}.pid", 2), "/x/icc-2.pid");
-        assert_eq!(fill("start {n}; echo {n}", 3), "start 3; echo 3");
+        assert_eq!(fill("start {n}; echo {N}", 3), "start 3; echo 3");
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("m.pid");
         std::fs::write(&p, "4242\n").unwrap();
