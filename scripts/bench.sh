@@ -1,19 +1,33 @@
 #!/usr/bin/env bash
 # make bench: icc against etcd on this machine, with one load generator (`icc-bench`).
 #
-# Builds iccd and icc-bench in release mode, installs etcd 3.4 from Debian when missing, starts a
+# Builds iccd and icc-bench in release mode, installs etcd 3.4 from Debian when missing. Runs a
 # 3-node icc cluster (deploy/bench/cluster.toml, ports 7101-7103) and a 3-member etcd cluster
 # (client ports 23791-23793, peer ports 23801-23803), all on loopback with data under
-# $CARGO_TARGET_DIR/bench/. Runs the same workload against both at 1, 64 and 256 clients, then
-# kills the leader of each 20 times, prints one markdown table and writes it with the machine
-# description and the exact commands into docs/benchmarks.md (between the bench markers; the
-# rest of that file, the analysis, is kept). Everything it starts is stopped on exit.
+# $CARGO_TARGET_DIR/bench/. Every scenario starts from wiped, freshly started clusters (both
+# systems stopped, their data directories removed, started again, waited for): the same
+# workload against both at 1, 64 and 256 clients (one fresh pair of clusters per client count),
+# then the leader of each killed 20 times (a fresh pair again), then the scale scenario (a fresh
+# icc cluster alone): preload 1M incidents with 10 notes each (about an hour), the 64-client
+# load on that, the members' memory and disk, snapshot times from their logs, and a wiped
+# follower's catch-up. Prints the markdown tables and writes them with both systems' Raft
+# timings, the machine description and the exact commands into docs/benchmarks.md (between
+# the bench markers; the rest of that file, the analysis, is kept). Logs of each scenario are
+# kept under $CARGO_TARGET_DIR/bench/logs/<scenario>/. Everything it starts is stopped on exit.
+#
+# Neither system's load client retries: each request is one call with BENCH_TIMEOUT as its
+# deadline, and a failed one counts as an error (only the scale preload retries, through
+# icc-client, since it is not measured per request).
 #
 # Knobs (environment): BENCH_CLIENTS="1 64 256" BENCH_DURATION=30s BENCH_WARMUP=5s
-# BENCH_CONNS=1 BENCH_KILLS=20 BENCH_MIX=declare=20,append=60,update=20
+# BENCH_CONNS=1 BENCH_TIMEOUT=10s BENCH_KILLS=20 BENCH_MIX=declare=20,append=60,update=20
 # BENCH_NOTE_BYTES=256-1024 BENCH_DOC=docs/benchmarks.md (empty: do not write it)
 # BENCH_ICC_CONFIG=deploy/bench/cluster.toml BENCH_ICCD=<another iccd build, for A/B of a
 # server change; the report says so>
+# Scale: BENCH_SCALE=1 (0: skip it) BENCH_SCALE_INCIDENTS=1000000 BENCH_SCALE_EVENTS=10 (notes
+# per incident) BENCH_SCALE_NOTE_BYTES=64-256 BENCH_SCALE_PRELOAD_CLIENTS=256
+# BENCH_SCALE_CLIENTS=64 (the load on the full cluster; compared with the plain run of as many
+# clients, so keep it in BENCH_CLIENTS)
 #
 # `scripts/bench.sh start-member icc|etcd N` starts one member in the background (used by
 # `icc-bench failover` to restart a killed member).
@@ -39,6 +53,15 @@ KILLS=${BENCH_KILLS:-20}
 MIX=${BENCH_MIX:-declare=20,append=60,update=20}
 NOTE_BYTES=${BENCH_NOTE_BYTES:-256-1024}
 DOC=${BENCH_DOC-docs/benchmarks.md}
+TIMEOUT=${BENCH_TIMEOUT:-10s}
+SCALE=${BENCH_SCALE:-1}
+SCALE_INCIDENTS=${BENCH_SCALE_INCIDENTS:-1000000}
+SCALE_EVENTS=${BENCH_SCALE_EVENTS:-10}
+# Shorter than the load's notes: 10 million notes of 256-1024 B would need about 20 GB of disk
+# per member before compaction; 64-256 B is the length of a typical timeline entry.
+SCALE_NOTE_BYTES=${BENCH_SCALE_NOTE_BYTES:-64-256}
+SCALE_PRELOAD_CLIENTS=${BENCH_SCALE_PRELOAD_CLIENTS:-256}
+SCALE_CLIENTS=${BENCH_SCALE_CLIENTS:-64}
 
 # Starts member N of icc or etcd in the background; its pid goes to $BENCH/<system>/<name>.pid.
 start_member() {
@@ -53,7 +76,8 @@ start_member() {
       ;;
     etcd)
       mkdir -p "$BENCH/etcd"
-      # Defaults otherwise (heartbeat 100 ms, election timeout 1 s): etcd as people run it.
+      # Defaults otherwise (heartbeat 100 ms, election timeout 1 s, snapshot every 100000
+      # entries; the report reads them from `etcd --help`): etcd as people run it.
       etcd --name "e$n" --data-dir "$BENCH/etcd/e$n" \
         --listen-client-urls "http://127.0.0.1:2379$n" --advertise-client-urls "http://127.0.0.1:2379$n" \
         --listen-peer-urls "http://127.0.0.1:2380$n" --initial-advertise-peer-urls "http://127.0.0.1:2380$n" \
@@ -100,6 +124,37 @@ cleanup() {
 }
 
 say() { echo; echo "== $*"; }
+
+# Starts a scenario on clean ground: stops every member, keeps the logs of the scenario before
+# under $BENCH/logs/<its name>/, removes both systems' data directories, starts the given
+# systems (icc, etcd) afresh and waits until each has a leader that every member follows.
+# Neither system then pays for the data, compaction or snapshot state an earlier run left.
+SCENARIO=""
+fresh_clusters() {
+  local scenario=$1 system n f
+  shift
+  stop_all
+  if [ -n "$SCENARIO" ]; then
+    mkdir -p "$BENCH/logs/$SCENARIO"
+    for f in "$BENCH"/icc/*.log "$BENCH"/etcd/*.log; do
+      if [ -f "$f" ]; then mv "$f" "$BENCH/logs/$SCENARIO/"; fi
+    done
+  fi
+  rm -rf "$BENCH/icc" "$BENCH/etcd"
+  SCENARIO=$scenario
+  for system in "$@"; do
+    for n in 1 2 3; do start_member "$system" "$n"; done
+  done
+  for system in "$@"; do
+    case "$system" in
+      # `|| return`: errexit does not reach into a function called in a condition (the scale
+      # scenario's).
+      icc) "$ICC_BENCH" --endpoints "$ICC_EPS" wait --within 60s || return 1 ;;
+      etcd) "$ICC_BENCH" wait --target etcd --etcd-endpoints "$ETCD_EPS" --within 60s || return 1 ;;
+    esac
+  done
+  echo "fresh: $* (empty data directories, just started)"
+}
 
 # Other busy processes (a compiler, say) distort the numbers; the report lists the runs they
 # overlapped.
@@ -150,26 +205,27 @@ rm -rf "$BENCH"
 mkdir -p "$BENCH/results"
 RES="$BENCH/results"
 
-say "starting icc (3 nodes) and etcd (3 members); data and logs in $BENCH"
-for n in 1 2 3; do start_member icc "$n"; start_member etcd "$n"; done
-"$ICC_BENCH" --endpoints "$ICC_EPS" wait --within 60s
-"$ICC_BENCH" wait --target etcd --etcd-endpoints "$ETCD_EPS" --within 60s
-echo "both clusters are up"
+# The load run's flags, the same for every run of either system.
+LOAD_FLAGS=(--conns "$CONNS" --mix "$MIX" --note-bytes "$NOTE_BYTES" --warmup "$WARMUP" --duration "$DURATION")
 
-# icc then etcd at each client count, so slow drift of the machine touches both alike.
+# icc then etcd at each client count, so slow drift of the machine touches both alike; both
+# clusters fresh for each client count. Data and logs in $BENCH.
 for c in $CLIENTS; do
+  say "fresh icc (3 nodes) and etcd (3 members) for $c client(s)"
+  fresh_clusters "load-c$c" icc etcd
   for system in icc etcd; do
     say "load: $system, $c client(s)"
     note_interference "before load $system c=$c"
-    run "$ICC_BENCH" --endpoints "$ICC_EPS" -o json --target "$system" --etcd-endpoints "$ETCD_EPS" \
-      --clients "$c" --conns "$CONNS" --mix "$MIX" --note-bytes "$NOTE_BYTES" \
-      --warmup "$WARMUP" --duration "$DURATION" >"$RES/load-$system-c$c.json"
+    run "$ICC_BENCH" --endpoints "$ICC_EPS" --timeout "$TIMEOUT" -o json --target "$system" \
+      --etcd-endpoints "$ETCD_EPS" --clients "$c" "${LOAD_FLAGS[@]}" >"$RES/load-$system-c$c.json"
     "$ICC_BENCH" compare "$RES/load-$system-c$c.json" |
       awk -F'|' 'NR > 2 && $3 ~ /writes|p50|p99 ms|errors|leader/ {v = ($4 ~ /-/) ? $5 : $4; gsub(/ /, "", v); printf "  %s %s\n", $3, v}'
     note_interference "after load $system c=$c"
   done
 done
 
+say "fresh icc and etcd for the failover runs"
+fresh_clusters failover icc etcd
 for system in icc etcd; do
   say "failover: $system, $KILLS kills of the leader"
   if [ "$system" = icc ]; then pidfile="$BENCH/icc/node{n}.pid"; else pidfile="$BENCH/etcd/e{n}.pid"; fi
@@ -179,12 +235,68 @@ for system in icc etcd; do
   note_interference "failover $system"
 done
 
+# The scale scenario, on a fresh icc cluster alone: preload, measure the members, the load on
+# the full cluster, a wiped follower's catch-up, measure again. Its failure is reported, and
+# the other scenarios' results still stand.
+ICC_PIDS="$BENCH/icc/node{n}.pid"
+scale_scenario() {
+  local wipe
+  wipe="rm -rf $(printf %q "$BENCH")/icc/node{n}"
+  fresh_clusters scale icc || return 1
+  say "scale: preload $SCALE_INCIDENTS incidents x $SCALE_EVENTS notes ($SCALE_PRELOAD_CLIENTS clients)"
+  note_interference "before the scale preload"
+  run "$ICC_BENCH" --endpoints "$ICC_EPS" --timeout "$TIMEOUT" -o json preload \
+    --incidents "$SCALE_INCIDENTS" --notes-per-incident "$SCALE_EVENTS" \
+    --clients "$SCALE_PRELOAD_CLIENTS" --conns "$CONNS" --note-bytes "$SCALE_NOTE_BYTES" \
+    >"$RES/scale-preload.json" || return 1
+  run "$ICC_BENCH" --endpoints "$ICC_EPS" -o json nodes --label "after preload" \
+    --pid-file "$ICC_PIDS" --data-dir "$BENCH/icc/node{n}" --log-file "$BENCH/icc/node{n}.log" \
+    >"$RES/scale-nodes-1.json" || return 1
+  say "scale: load, $SCALE_CLIENTS client(s), on the preloaded cluster"
+  note_interference "before load icc scale c=$SCALE_CLIENTS"
+  run "$ICC_BENCH" --endpoints "$ICC_EPS" --timeout "$TIMEOUT" -o json --target icc \
+    --label "after preload" --clients "$SCALE_CLIENTS" "${LOAD_FLAGS[@]}" \
+    >"$RES/scale-load.json" || return 1
+  note_interference "after load icc scale c=$SCALE_CLIENTS"
+  say "scale: a follower stopped, wiped and restarted; its catch-up"
+  # --rejoin membership: today's iccd sends a wiped member nothing when it is just restarted
+  # (openraft's leader takes the lost log for a bug), so it leaves the region group's voters
+  # before the restart and comes back as a learner, as a new node joins (`icc-bench catch-up
+  # --help`). Once the server lets a wiped member rejoin, `--rejoin restart` measures that.
+  run "$ICC_BENCH" --endpoints "$ICC_EPS" -o json catch-up --rejoin membership --pid-file "$ICC_PIDS" \
+    --wipe "$wipe" --restart "$ROOT/scripts/bench.sh start-member icc {n}" \
+    >"$RES/scale-catch-up.json" || return 1
+  run "$ICC_BENCH" --endpoints "$ICC_EPS" -o json nodes --label "at the end" \
+    --pid-file "$ICC_PIDS" --data-dir "$BENCH/icc/node{n}" --log-file "$BENCH/icc/node{n}.log" \
+    >"$RES/scale-nodes-2.json" || return 1
+}
+SCALE_STATUS="not run (BENCH_SCALE=$SCALE)"
+if [ "$SCALE" = 1 ]; then
+  if scale_scenario; then
+    SCALE_STATUS=ok
+  else
+    SCALE_STATUS="failed before its end (the output of \`make bench\` and the logs in \$CARGO_TARGET_DIR/bench/ say why); what it measured is below"
+    echo "warning: the scale scenario failed; the other results stand" >&2
+  fi
+fi
+
 say "results"
 files=()
 for c in $CLIENTS; do files+=("$RES/load-icc-c$c.json" "$RES/load-etcd-c$c.json"); done
 files+=("$RES/failover-icc.json" "$RES/failover-etcd.json")
 "$ICC_BENCH" compare "${files[@]}" >"$RES/table.md"
 cat "$RES/table.md"
+# The scale table: its results (those written in full) and the plain run it is set against.
+scale_files=()
+for f in "$RES/load-icc-c$SCALE_CLIENTS.json" "$RES"/scale-*.json; do
+  if [ -s "$f" ]; then scale_files+=("$f"); fi
+done
+: >"$RES/scale.md"
+if [ "$SCALE" = 1 ] && [ ${#scale_files[@]} -gt 0 ]; then
+  "$ICC_BENCH" compare --scale "${scale_files[@]}" >"$RES/scale.md"
+  echo
+  cat "$RES/scale.md"
+fi
 
 [ -n "$DOC" ] || exit 0
 
@@ -198,6 +310,29 @@ fsync=$(dd if=/dev/zero of="$BENCH/fsync-probe" bs=4k count=200 oflag=dsync 2>&1
 rm -f "$BENCH/fsync-probe"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 if [ -n "$(git status --porcelain -- proto policy client node tools deploy scripts 2>/dev/null)" ]; then commit="$commit (with uncommitted changes)"; fi
+
+# Both systems' Raft timings as they ran: icc's from the [raft] table of the cluster file (the
+# region group the benchmark writes to; a key not set there is iccd's default), etcd's from
+# `etcd --help` (bench.sh passes none of these flags), else etcd 3.4's documented defaults.
+icc_raft() {
+  local v
+  v=$(awk -v key="$1" '
+    /^[[:space:]]*\[/ { section = $0; gsub(/[[:space:]]/, "", section); next }
+    section == "[raft]" {
+      line = $0; sub(/#.*/, "", line)
+      if (split(line, kv, "=") == 2) {
+        k = kv[1]; v = kv[2]; gsub(/[[:space:]]/, "", k); gsub(/[[:space:]"]/, "", v)
+        if (k == key) { print v; exit }
+      }
+    }' "$ICC_CONFIG")
+  echo "${v:-iccd default}"
+}
+ETCD_HELP=$(etcd --help 2>&1 || true)
+etcd_flag() {
+  local v
+  v=$(printf '%s\n' "$ETCD_HELP" | sed -n "s/^ *--$1 '\([^']*\)'.*/\1/p" | head -1)
+  echo "${v:-$2 (etcd 3.4 docs)}"
+}
 
 gen="$RES/section.md"
 {
@@ -214,6 +349,53 @@ gen="$RES/section.md"
   echo "etcd gets a put of the same encoded bytes for every icc operation. Failover: kill -9 of the"
   echo "leader, then a write offered to each surviving member every 10 ms (250 ms per attempt);"
   echo "the time is from just before the kill to the first acknowledgement."
+  echo
+  echo "Fresh clusters: each client count, the failover runs and the scale scenario start from"
+  echo "wiped data directories: both systems stopped, their data removed, started again and waited"
+  echo "for (a leader every member follows). No run inherits the data, compaction or snapshot state"
+  echo "of an earlier one. icc runs before etcd within each pair; the scale scenario runs icc alone."
+  echo
+  echo "Retries: none, for either system, in the load and failover runs. Each request is one gRPC"
+  echo "call with a $TIMEOUT deadline; a request that fails (an error from the member, or no answer"
+  echo "in time) counts as an error and the client goes on with its next one (icc-client's retry"
+  echo "loop, which \`icc\` uses, is not in the measured path). Only the scale preload retries,"
+  echo "through icc-client with one request id per write, as it is not measured per request."
+  echo
+  echo "### Raft timings"
+  echo
+  echo "| | icc (region group, \`[raft]\` of ${ICC_CONFIG#"$ROOT"/}) | etcd (flags; bench.sh sets none) |"
+  echo "|---|---|---|"
+  echo "| heartbeat | $(icc_raft heartbeat_ms) ms | $(etcd_flag heartbeat-interval 100) ms |"
+  echo "| election timeout | $(icc_raft election_min_ms)–$(icc_raft election_max_ms) ms | $(etcd_flag election-timeout 1000) ms (etcd/raft randomises it up to twice that) |"
+  echo "| snapshot every | $(icc_raft snapshot_every) applied entries | $(etcd_flag snapshot-count 100000) committed entries |"
+  echo "| log kept behind a snapshot | $(icc_raft keep_logs_after_snapshot) entries | 5000 entries (etcd's fixed catch-up count) |"
+  echo "| pre-vote | $(icc_raft pre_vote) | $(etcd_flag pre-vote false) |"
+  echo
+  echo "### Scale: icc holding $SCALE_INCIDENTS incidents"
+  echo
+  if [ "$SCALE" = 1 ]; then
+    echo "A fresh icc cluster (etcd stopped) was preloaded with $SCALE_INCIDENTS incidents of"
+    echo "$SCALE_EVENTS timeline notes each (notes $SCALE_NOTE_BYTES B; $SCALE_PRELOAD_CLIENTS clients"
+    echo "through icc-client); then the members were measured, the $SCALE_CLIENTS-client load (mix,"
+    echo "warm-up and duration as above) ran on the full cluster and is set against the same load on"
+    echo "the empty cluster, a follower was stopped"
+    echo "(SIGTERM), its data directory removed and the follower started again (never the lowest-id"
+    echo "member: on an empty data directory that one bootstraps the group), timed until its applied"
+    echo "index reached the leader's commit index as of the restart, and the members were measured"
+    echo "again. The wiped follower rejoins the region group by leaving its voters before the restart"
+    echo "and coming back as a learner (made a voter again once caught up): iccd does not let a wiped"
+    echo "member back in by a restart alone (openraft's leader takes the lost log for a bug and sends"
+    echo "it nothing), so this times a new node's catch-up (in the global group, where it votes too,"
+    echo "the wiped member is left behind)."
+    echo "Disk: du of each member's data directory (per preloaded incident: divided by the incidents"
+    echo "preloaded; \"at the end\" also holds the load's writes). RSS: VmRSS of each iccd."
+    echo "Snapshot times: the \`snapshot built\` / \`snapshot installed\` lines of the iccd logs."
+    [ "$SCALE_STATUS" = ok ] || echo "**The scale scenario $SCALE_STATUS.**"
+    echo
+    if [ -s "$RES/scale.md" ]; then cat "$RES/scale.md"; else echo "No scale results."; fi
+  else
+    echo "Not run (BENCH_SCALE=$SCALE)."
+  fi
   echo
   if [ ${#INTERFERENCE[@]} -gt 0 ]; then
     echo "**Other busy processes during this run** (these rows are less trustworthy):"
@@ -235,8 +417,8 @@ gen="$RES/section.md"
   echo
   echo "### Commands"
   echo
-  echo "\`make bench\` (CARGO_TARGET_DIR=$CARGO_TARGET_DIR) ran, after starting the clusters as"
-  echo "\`scripts/bench.sh start-member icc|etcd N\` does:"
+  echo "\`make bench\` (CARGO_TARGET_DIR=$CARGO_TARGET_DIR) ran, each scenario after starting fresh"
+  echo "clusters as \`scripts/bench.sh start-member icc|etcd N\` does:"
   echo
   echo '```sh'
   for c in "${COMMANDS[@]}"; do echo "${c//$CARGO_TARGET_DIR/\$CARGO_TARGET_DIR}" | sed "s|$ROOT/||g"; done

@@ -1,10 +1,12 @@
 //! The two systems under test behind one interface: a writer for the load, and a per-member
 //! view (status, a single write attempt) for leader discovery, health checks and failover.
 //!
-//! icc load goes through [`icc_client::Client`], the path every icc user takes (request ids,
-//! retries, leader hints); etcd load through the generated etcd client. Member status and the
-//! failover probes use one plain gRPC call per attempt on both systems, so neither system's
-//! client-side retry policy is part of what failover measures.
+//! Every write the load and the failover probes send is one plain gRPC call with a timeout and
+//! no retry, on both systems: icc's declares, appends and updates and etcd's puts go out the
+//! same way, so neither system's client-side retry policy is part of what is measured. (The
+//! preload of the scale scenario is not measured per request and goes through
+//! [`icc_client::Client`], the path every icc user takes: retries with the same request id, so
+//! each incident and note is written once.)
 
 use std::fmt;
 use std::time::Duration;
@@ -59,6 +61,12 @@ pub struct MemberStatus {
     pub committed: u64,
     /// Its applied log index.
     pub applied: u64,
+    /// The last index in its log (icc; 0: an empty log, and always 0 for etcd).
+    pub last_log: u64,
+    /// The index its latest snapshot covers (icc; 0: none, and always 0 for etcd).
+    pub snapshot: u64,
+    /// The index up to which it has dropped its log (icc; 0: nothing, and always 0 for etcd).
+    pub purged: u64,
 }
 
 /// Connection settings shared by every channel the benchmark opens.
@@ -155,6 +163,9 @@ impl Cluster {
                         term: node.term,
                         committed: node.committed_index,
                         applied: node.applied_index,
+                        last_log: node.last_log_index,
+                        snapshot: node.snapshot_index,
+                        purged: node.purged_index,
                     })
                 }
                 System::Etcd => {
@@ -171,6 +182,9 @@ impl Cluster {
                         term: resp.raft_term,
                         committed: resp.raft_index,
                         applied: resp.raft_applied_index,
+                        last_log: 0,
+                        snapshot: 0,
+                        purged: 0,
                     })
                 }
             }
@@ -217,119 +231,157 @@ impl Cluster {
         req: &WorkRequest,
         timeout: Duration,
     ) -> Result<(), String> {
-        let ch = self.channels[i].clone();
-        let call = async {
-            match self.system {
-                System::Icc => {
-                    let mut client = IncidentServiceClient::new(ch);
-                    let res = match req.icc.clone() {
-                        IccRequest::Declare(r) => {
-                            client.declare_incident(timed(r, timeout)).await.map(drop)
-                        }
-                        IccRequest::Append(r) => {
-                            client.append_timeline(timed(r, timeout)).await.map(drop)
-                        }
-                        IccRequest::Update(r) => {
-                            client.update_incident(timed(r, timeout)).await.map(drop)
-                        }
-                    };
-                    res.map_err(|s| status_text(&s))
-                }
-                System::Etcd => etcd::kv_client::KvClient::new(ch)
-                    .put(timed(put_request(req), timeout))
-                    .await
-                    .map(drop)
-                    .map_err(|s| status_text(&s)),
-            }
-        };
-        match tokio::time::timeout(timeout, call).await {
-            Ok(r) => r,
-            Err(_) => Err("timeout".into()),
-        }
+        write_on(self.system, self.channels[i].clone(), req, timeout)
+            .await
+            .map(drop)
+            .map_err(|e| e.text())
     }
 
     /// A writer for the load: `conns` connections to the leader (found now), so the clients of
-    /// both systems send to the leader as etcd's benchmark guide advises.
+    /// both systems send to the leader as etcd's benchmark guide advises. Each request is sent
+    /// once with `deadline`; see [`Writer`].
     pub async fn writer(&self, conns: usize, deadline: Duration) -> Result<Writer, String> {
         let (leader, _) = self.leader(Duration::from_secs(2)).await?;
-        let conns = conns.max(1);
-        match self.system {
-            System::Icc => {
-                // Leader first; the others stay in the list for the client's failover.
-                let mut order = vec![self.endpoints[leader].clone()];
-                order.extend(
-                    self.endpoints
-                        .iter()
-                        .enumerate()
-                        .filter(|(i, _)| *i != leader)
-                        .map(|(_, e)| e.clone()),
-                );
-                let clients = (0..conns)
-                    .map(|_| Client::new(ClientConfig::new(order.clone()).with_deadline(deadline)))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| e.to_string())?;
-                Ok(Writer::Icc(clients))
-            }
-            System::Etcd => {
-                let kvs = (0..conns)
-                    .map(|_| channel(&self.endpoints[leader]).map(etcd::kv_client::KvClient::new))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Writer::Etcd { kvs, deadline })
-            }
+        let channels = (0..conns.max(1))
+            .map(|_| channel(&self.endpoints[leader]))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Writer {
+            system: self.system,
+            channels,
+            deadline,
+        })
+    }
+
+    /// `conns` icc clients (each with its own connections), the leader (found now) first in
+    /// their endpoint lists and the other members after it: the path every icc user takes,
+    /// with retries under one request id and failover between members within `deadline`.
+    pub async fn icc_clients(
+        &self,
+        conns: usize,
+        deadline: Duration,
+    ) -> Result<Vec<Client>, String> {
+        if self.system != System::Icc {
+            return Err(format!("{} has no icc client", self.system));
         }
+        let (leader, _) = self.leader(Duration::from_secs(2)).await?;
+        let mut order = vec![self.endpoints[leader].clone()];
+        order.extend(
+            self.endpoints
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != leader)
+                .map(|(_, e)| e.clone()),
+        );
+        (0..conns.max(1))
+            .map(|_| Client::new(ClientConfig::new(order.clone()).with_deadline(deadline)))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
     }
 }
 
-/// Sends the load: icc clients or etcd KV clients, one per connection.
+/// Sends the load over connections to the leader, the same way for both systems: each request
+/// is one gRPC call with the deadline and no retry. A request that fails (an error from the
+/// member, or no answer within the deadline) is the client's error to count; the client goes on
+/// with its next request. A leader change therefore shows as errors on both systems (an icc or
+/// etcd follower forwards writes to its leader itself).
 #[derive(Clone, Debug)]
-pub enum Writer {
-    /// One [`Client`] per connection (clones of one would share a connection).
-    Icc(Vec<Client>),
-    /// One KV client per connection, each with its own channel to the leader.
-    Etcd {
-        /// The clients.
-        kvs: Vec<etcd::kv_client::KvClient<Channel>>,
-        /// Per-request deadline.
-        deadline: Duration,
-    },
+pub struct Writer {
+    system: System,
+    /// One channel per connection, each to the member that led when the writer was made.
+    channels: Vec<Channel>,
+    /// Per-request deadline (also sent as `grpc-timeout`).
+    deadline: Duration,
 }
 
 impl Writer {
     /// How many connections.
     pub fn conns(&self) -> usize {
-        match self {
-            Writer::Icc(c) => c.len(),
-            Writer::Etcd { kvs, .. } => kvs.len(),
-        }
+        self.channels.len()
     }
 
     /// Sends one request over connection `conn` and waits for the acknowledgement. Returns the
     /// id of a declared icc incident; an error is a short label to count by.
     pub async fn send(&self, conn: usize, req: &WorkRequest) -> Result<Option<String>, String> {
+        let ch = self.channels[conn % self.channels.len()].clone();
+        write_on(self.system, ch, req, self.deadline)
+            .await
+            .map_err(|e| e.label())
+    }
+}
+
+/// Why a write was not acknowledged.
+#[derive(Debug)]
+enum WriteError {
+    /// The member (or the transport) answered with this status.
+    Status(tonic::Status),
+    /// No answer within the timeout.
+    Timeout,
+}
+
+impl WriteError {
+    /// The whole story, for messages: the code in words and the member's message.
+    fn text(&self) -> String {
         match self {
-            Writer::Icc(clients) => {
-                let c = &clients[conn % clients.len()];
-                let res = match req.icc.clone() {
-                    IccRequest::Declare(r) => c
-                        .declare(r, None)
-                        .await
-                        .map(|resp| resp.incident.map(|i| i.id)),
-                    IccRequest::Append(r) => c.append_timeline(r, None).await.map(|_| None),
-                    IccRequest::Update(r) => c.update_incident(r, None).await.map(|_| None),
-                };
-                res.map_err(|e| icc_error_label(&e))
+            WriteError::Status(s) => status_text(s),
+            WriteError::Timeout => "timeout".into(),
+        }
+    }
+
+    /// A short label to count errors by: the code in words, and for codes that say little by
+    /// themselves (unknown, internal) the start of the message.
+    fn label(&self) -> String {
+        match self {
+            WriteError::Status(s)
+                if matches!(s.code(), tonic::Code::Unknown | tonic::Code::Internal) =>
+            {
+                format!(
+                    "{}: {}",
+                    code_words(s.code()),
+                    s.message().chars().take(60).collect::<String>()
+                )
             }
-            Writer::Etcd { kvs, deadline } => {
-                let mut kv = kvs[conn % kvs.len()].clone();
-                match tokio::time::timeout(*deadline, kv.put(timed(put_request(req), *deadline)))
-                    .await
-                {
-                    Ok(Ok(_)) => Ok(None),
-                    Ok(Err(s)) => Err(status_label(&s)),
-                    Err(_) => Err("deadline exceeded".into()),
+            WriteError::Status(s) => code_words(s.code()).to_string(),
+            WriteError::Timeout => "deadline exceeded".into(),
+        }
+    }
+}
+
+/// Sends `req` once over `ch` with `timeout` (also sent as `grpc-timeout`): icc gets the request
+/// itself, etcd a put of its encoded bytes. Returns the id of a declared icc incident.
+async fn write_on(
+    system: System,
+    ch: Channel,
+    req: &WorkRequest,
+    timeout: Duration,
+) -> Result<Option<String>, WriteError> {
+    let call = async {
+        match system {
+            System::Icc => {
+                let mut client = IncidentServiceClient::new(ch);
+                match req.icc.clone() {
+                    IccRequest::Declare(r) => client
+                        .declare_incident(timed(r, timeout))
+                        .await
+                        .map(|resp| resp.into_inner().incident.map(|i| i.id)),
+                    IccRequest::Append(r) => client
+                        .append_timeline(timed(r, timeout))
+                        .await
+                        .map(|_| None),
+                    IccRequest::Update(r) => client
+                        .update_incident(timed(r, timeout))
+                        .await
+                        .map(|_| None),
                 }
             }
+            System::Etcd => etcd::kv_client::KvClient::new(ch)
+                .put(timed(put_request(req), timeout))
+                .await
+                .map(|_| None),
         }
+    };
+    match tokio::time::timeout(timeout, call).await {
+        Ok(r) => r.map_err(WriteError::Status),
+        Err(_) => Err(WriteError::Timeout),
     }
 }
 
@@ -382,23 +434,13 @@ fn status_text(s: &tonic::Status) -> String {
     format!("{}: {}", code_words(s.code()), s.message())
 }
 
-/// A label to count errors by: the gRPC code, in words.
-fn status_label(s: &tonic::Status) -> String {
-    code_words(s.code()).to_string()
-}
-
-fn icc_error_label(e: &ClientError) -> String {
+/// A label to count an icc client's errors by (the preload): the code in words, and for codes
+/// that say little by themselves the start of the message.
+pub fn client_error_label(e: &ClientError) -> String {
     match e {
-        // These say little by their code alone; the start of the message tells causes apart.
-        ClientError::Rejected {
-            code: code @ (tonic::Code::Unknown | tonic::Code::Internal),
-            message,
-        } => format!(
-            "{}: {}",
-            code_words(*code),
-            message.chars().take(60).collect::<String>()
-        ),
-        ClientError::Rejected { code, .. } => code_words(*code).to_string(),
+        ClientError::Rejected { code, message } => {
+            WriteError::Status(tonic::Status::new(*code, message.clone())).label()
+        }
         ClientError::Unreachable { .. } => "unreachable (deadline)".to_string(),
         ClientError::Config(_) => "configuration".to_string(),
     }
@@ -415,6 +457,9 @@ mod tests {
             term,
             committed: 5,
             applied: 5,
+            last_log: 5,
+            snapshot: 0,
+            purged: 0,
         })
     }
 

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::stream::FuturesUnordered;
-use tokio::process::Command;
 use tokio::time::Instant;
 
 use super::cluster::Cluster;
-use super::report::{FailoverReport, KillSample, round3};
+use super::local::{fill, read_pid, run_shell, signal};
+use super::report::{FailoverReport, KillSample, ms};
 use super::workload::{Generator, SizeRange};
 
 /// What to run.
@@ -70,7 +70,7 @@ pub async fn run(
         let pid = read_pid(&fill(&spec.pid_file, member))?;
 
         let killed_at = Instant::now();
-        kill9(pid).await?;
+        signal(pid, "KILL").await?;
         let (acked, elected) = first_ack(cluster, leader, term, &mut probes, spec, killed_at).await;
 
         let restarted_at = Instant::now();
@@ -181,65 +181,5 @@ pub async fn wait_healthy(cluster: &Cluster, timeout: Duration) -> Result<(), St
             }
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
-    }
-}
-
-/// `template` with `{n}` replaced by the member number.
-fn fill(template: &str, member: usize) -> String {
-    template.replace("{n}", &member.to_string())
-}
-
-fn read_pid(path: &str) -> Result<u32, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("pid file {path}: {e}"))?;
-    text.trim()
-        .parse()
-        .map_err(|_| format!("pid file {path}: `{}` is not a process id", text.trim()))
-}
-
-async fn kill9(pid: u32) -> Result<(), String> {
-    let what = format!("kill -9 {pid}");
-    run_to_end(Command::new("kill").args(["-9", &pid.to_string()]), &what)
-        .await
-        .map_err(|e| format!("{e}; is the pid file current?"))
-}
-
-async fn run_shell(cmd: &str) -> Result<(), String> {
-    run_to_end(Command::new("sh").args(["-c", cmd]), &format!("`{cmd}`")).await
-}
-
-/// Runs a command to its end (stdin and stdout closed, stderr shared); `Ok` if it succeeded.
-async fn run_to_end(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let status = cmd
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .status()
-        .await
-        .map_err(|e| format!("{what}: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("{what} failed ({status})"))
-    }
-}
-
-fn ms(d: Duration) -> f64 {
-    round3(d.as_secs_f64() * 1000.0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn templates_and_pid_files() {
-        assert_eq!(fill("/x/icc-{n}.pid", 2), "/x/icc-2.pid");
-        assert_eq!(fill("start {n}; echo {n}", 3), "start 3; echo 3");
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("m.pid");
-        std::fs::write(&p, "4242\n").unwrap();
-        assert_eq!(read_pid(p.to_str().unwrap()), Ok(4242));
-        std::fs::write(&p, "nope").unwrap();
-        assert!(read_pid(p.to_str().unwrap()).is_err());
-        assert!(read_pid("/nonexistent/pid").is_err());
     }
 }

@@ -6,6 +6,11 @@
 //! throughput the system sustained. Warm-up requests are not counted; in duration mode an
 //! operation counts when it completes inside the measured window, in count mode when it is
 //! among the first `count` started after the warm-up.
+//!
+//! Retry policy, the same for both systems: none inside the measured loop. Each request is one
+//! call with the deadline ([`Writer`]); a failed one is counted as an error (by kind) and the
+//! client goes on with its next request after a 10 ms pause. Only the unmeasured setup (one
+//! incident per client) tries a failed declare again.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,11 +48,16 @@ pub struct LoadSpec {
     pub warmup: Duration,
     /// When to stop.
     pub stop: Stop,
-    /// Per-request deadline (icc: retries included).
+    /// Per-request deadline (one attempt, no retry).
     pub deadline: Duration,
     /// Seed of the request generators.
     pub seed: u64,
+    /// A name for the run in `compare` (`None`: a plain run, compared with the other system).
+    pub label: Option<String>,
 }
+
+/// How often the unmeasured setup tries a client's first declare.
+const SETUP_ATTEMPTS: usize = 5;
 
 /// Longest latency a histogram holds (longer ones are recorded as this).
 const MAX_MICROS: u64 = 120_000_000;
@@ -133,15 +143,21 @@ pub async fn run(
         let setup = generators.iter_mut().enumerate().map(|(i, g)| {
             let writer = writer.clone();
             async move {
-                let req = g.declare();
-                let id = writer
-                    .send(i, &req)
-                    .await
-                    .map_err(|e| format!("declare: {e}"))?;
-                if let Some(id) = id {
-                    g.declared(id);
+                let mut last = String::new();
+                for _ in 0..SETUP_ATTEMPTS {
+                    let req = g.declare();
+                    match writer.send(i, &req).await {
+                        Ok(id) => {
+                            if let Some(id) = id {
+                                g.declared(id);
+                            }
+                            return Ok(());
+                        }
+                        Err(e) => last = e,
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
                 }
-                Ok::<(), String>(())
+                Err(format!("declare ({SETUP_ATTEMPTS} attempts): {last}"))
             }
         });
         for r in futures::future::join_all(setup).await {
@@ -206,6 +222,7 @@ pub async fn run(
         .collect();
     Ok(LoadReport {
         target: cluster.system().to_string(),
+        label: spec.label.clone(),
         endpoints: endpoints.clone(),
         leader: endpoints[leader].clone(),
         clients: spec.clients,
@@ -222,6 +239,7 @@ pub async fn run(
         by_op,
         term_before,
         term_after,
+        deadline_ms: round3(spec.deadline.as_secs_f64() * 1000.0),
     })
 }
 

@@ -2,9 +2,12 @@
 //! markdown table that compares icc with etcd across runs.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
+
+use crate::scale::{CatchUpReport, NodesReport, PreloadReport};
 
 /// Latency percentiles in milliseconds.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -57,6 +60,10 @@ pub struct OpStats {
 pub struct LoadReport {
     /// `icc` or `etcd`.
     pub target: String,
+    /// The run's name in `compare` (`--label`); a labelled run is not paired with the other
+    /// system but shown in the scale table against the plain icc run of the same client count.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     /// The members, as given.
     pub endpoints: Vec<String>,
     /// The member the load went to (the leader when the run started).
@@ -89,6 +96,10 @@ pub struct LoadReport {
     pub term_before: u64,
     /// See `term_before`.
     pub term_after: u64,
+    /// Each request's deadline, in milliseconds: one attempt, no retry (0: not recorded, a
+    /// result of an older icc-bench).
+    #[serde(default)]
+    pub deadline_ms: f64,
 }
 
 /// One kill of the leader.
@@ -190,6 +201,11 @@ pub fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
+/// A duration in milliseconds, to the microsecond.
+pub fn ms(d: Duration) -> f64 {
+    round3(d.as_secs_f64() * 1000.0)
+}
+
 /// Any result file of `icc-bench -o json ...`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -198,6 +214,13 @@ pub enum Report {
     Load(LoadReport),
     /// A failover run.
     Failover(FailoverReport),
+    /// The preload of the scale scenario.
+    Preload(PreloadReport),
+    /// Memory, disk and snapshot log lines of the local members.
+    Nodes(NodesReport),
+    /// A wiped follower's catch-up.
+    #[serde(rename = "catch-up")]
+    CatchUp(CatchUpReport),
 }
 
 // ---- the comparison -----------------------------------------------------------------------
@@ -234,6 +257,9 @@ pub fn comparison_markdown(reports: &[Report]) -> String {
     let mut fails: (Option<&FailoverReport>, Option<&FailoverReport>) = (None, None);
     for r in reports {
         match r {
+            // Labelled runs (the scale scenario's) have a table of their own.
+            Report::Load(l) if l.label.is_some() => {}
+            Report::Preload(_) | Report::Nodes(_) | Report::CatchUp(_) => {}
             Report::Load(l) => {
                 let slot = loads.entry(l.clients).or_default();
                 match l.target.as_str() {
@@ -354,7 +380,8 @@ pub fn comparison_markdown(reports: &[Report]) -> String {
     out
 }
 
-fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+/// `a / b` when both are known and `b` is positive.
+pub fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     match (a, b) {
         (Some(a), Some(b)) if b > 0.0 => Some(a / b),
         _ => None,
@@ -362,11 +389,46 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 /// A number for the table: whole above 100, else up to two decimals.
-fn number(x: f64) -> String {
+pub fn number(x: f64) -> String {
     if x.abs() >= 100.0 || x.fract() == 0.0 {
         format!("{x:.0}")
     } else {
         format!("{x:.2}")
+    }
+}
+
+/// A load result with these figures and defaults elsewhere, for tests.
+#[cfg(test)]
+pub fn sample_load(
+    target: &str,
+    label: Option<&str>,
+    clients: usize,
+    ops_per_s: f64,
+    p99: f64,
+) -> LoadReport {
+    LoadReport {
+        target: target.into(),
+        label: label.map(str::to_string),
+        endpoints: vec![],
+        leader: String::new(),
+        clients,
+        conns: 1,
+        mix: String::new(),
+        note_bytes: String::new(),
+        warmup_s: 1.0,
+        measured_s: 10.0,
+        ops: 0,
+        ops_per_s,
+        errors: 0,
+        errors_by_kind: BTreeMap::new(),
+        latency_ms: Latency {
+            p99,
+            ..Latency::default()
+        },
+        by_op: BTreeMap::new(),
+        term_before: 2,
+        term_after: 2,
+        deadline_ms: 10_000.0,
     }
 }
 
@@ -375,28 +437,7 @@ mod tests {
     use super::*;
 
     fn load(target: &str, clients: usize, ops_per_s: f64, p99: f64) -> Report {
-        Report::Load(LoadReport {
-            target: target.into(),
-            endpoints: vec![],
-            leader: String::new(),
-            clients,
-            conns: 1,
-            mix: String::new(),
-            note_bytes: String::new(),
-            warmup_s: 1.0,
-            measured_s: 10.0,
-            ops: 0,
-            ops_per_s,
-            errors: 0,
-            errors_by_kind: BTreeMap::new(),
-            latency_ms: Latency {
-                p99,
-                ..Latency::default()
-            },
-            by_op: BTreeMap::new(),
-            term_before: 2,
-            term_after: 2,
-        })
+        Report::Load(sample_load(target, None, clients, ops_per_s, p99))
     }
 
     fn failover(target: &str, ms: &[Option<f64>]) -> FailoverReport {
@@ -477,6 +518,16 @@ mod tests {
         );
         // 1 client sorts before 64.
         assert!(md.find("| 1 client |") < md.find("| 64 clients |"));
+        // A labelled run (the scale scenario's) never takes the plain run's place.
+        let mut with_scale = reports.clone();
+        with_scale.push(Report::Load(sample_load(
+            "icc",
+            Some("scale"),
+            64,
+            10.0,
+            900.0,
+        )));
+        assert_eq!(comparison_markdown(&with_scale), md);
     }
 
     #[test]
