@@ -269,18 +269,21 @@ impl RaftNetworkV2<TypeConfig> for Connection {
         // the network; `end` follows only a complete read.
         let (tx, rx) = tokio::sync::mpsc::channel::<SnapshotChunk>(4);
         let keys = GroupKeys::new(&group);
+        let started = std::time::Instant::now();
         let reader = tokio::task::spawn_blocking(move || {
             let chunk = |c| SnapshotChunk {
                 group: keys.name().to_owned(),
                 chunk: Some(c),
             };
+            let mut bytes = 0u64;
             let sent = snapshot::send(&path, &keys, |data| {
+                bytes += data.len() as u64;
                 tx.blocking_send(chunk(snapshot_chunk::Chunk::Data(data)))
                     .is_ok()
             })?;
             // The receiver may have gone: the RPC's own result says so.
             let _ = tx.blocking_send(chunk(snapshot_chunk::Chunk::End(sent)));
-            Ok::<u64, std::io::Error>(sent)
+            Ok::<u64, std::io::Error>(bytes)
         });
         let chunks =
             futures::stream::iter([first]).chain(tokio_stream::wrappers::ReceiverStream::new(rx));
@@ -291,10 +294,22 @@ impl RaftNetworkV2<TypeConfig> for Connection {
             .map_err(StreamingError::from)?
             .install_snapshot(req)
             .await;
-        if let Ok(Err(e)) = reader.await {
-            tracing::warn!(group = %self.group, target, "reading the snapshot to send: {e}");
-        }
+        let bytes = match reader.await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(e)) => {
+                tracing::warn!(group = %self.group, target, "reading the snapshot to send: {e}");
+                0
+            }
+            Err(_) => 0,
+        };
         let reply = reply.map_err(|s| StreamingError::from(rpc_err(target, s)))?;
+        tracing::info!(
+            group = %self.group,
+            target,
+            bytes,
+            took_ms = started.elapsed().as_millis() as u64,
+            "snapshot sent"
+        );
         decode(&reply.into_inner().payload).map_err(|e| StreamingError::from(io_rpc_err(e)))
     }
 

@@ -208,18 +208,20 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
             membership: meta.last_membership.clone(),
         })?;
         let encoded_meta = encode(meta)?;
-        blocking(move || {
+        let bytes = blocking(move || {
             let file = match snapshot {
                 SnapshotData::Received(file) => file,
                 // Another state machine's checkpoint on this disk (openraft's storage suite).
                 SnapshotData::Checkpoint(path) => snapshot::copy_out(&path, &db, &keys)?,
             };
+            let bytes = std::fs::metadata(&file)?.len();
             snapshot::ingest(&db, &file)?;
             db.put_cf(cf(&db, CF_SM)?, keys.applied(), applied)
                 .map_err(crate::store::db::io_err)?;
             // This node may lead later and must be able to send what it installed.
             let (path, _) = snapshot::take(&db, &keys)?;
-            snapshot::keep(&db, &keys, &encoded_meta, &path)
+            snapshot::keep(&db, &keys, &encoded_meta, &path)?;
+            Ok(bytes)
         })
         .await?;
         self.state
@@ -231,6 +233,7 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         tracing::info!(
             group = %self.state.keys().name(),
             index = meta.last_log_id.map_or(0, |l| l.index()),
+            bytes,
             took_ms = started.elapsed().as_millis() as u64,
             "snapshot installed"
         );
