@@ -4,32 +4,32 @@
 //!
 //! | CF      | key after the group prefix          | value                                   |
 //! |---------|-------------------------------------|-----------------------------------------|
-//! | `logs`  | log index, u64 big-endian           | JSON `Entry`                            |
-//! | `meta`  | `vote`, `committed`, `last_purged`  | JSON vote / log id                      |
-//! | `sm`    | `applied`                           | JSON (last applied log id, membership)  |
-//! | `sm`    | `r/<request id>`                    | JSON `Reply`: the request's answer      |
-//! | `sm`    | `rj/<request id>`                   | JSON `DomainError`: it was refused      |
+//! | `logs`  | log index, u64 big-endian           | postcard `Entry`                            |
+//! | `meta`  | `vote`, `committed`, `last_purged`  | postcard vote / log id                      |
+//! | `sm`    | `applied`                           | postcard (last applied log id, membership)  |
+//! | `sm`    | `r/<request id>`                    | `Outcome`: the reply or the refusal     |
+//! | `sm`    | `rx/<log index u64 BE><request id>` | empty: when it was answered (window)    |
 //! | `sm`    | `au/<seq u64 BE>`                   | protobuf `AuditEntry` (hash chain)      |
-//! | `sm`    | `audit_head`                        | JSON (last seq, last hash)              |
+//! | `sm`    | `audit_head`                        | postcard (last seq, last hash)              |
 //! | `sm`    | `seq`                               | next incident sequence, u64 big-endian  |
-//! | `sm`    | `i/<incident id>`                   | JSON `Incident`                         |
-//! | `sm`    | `t/<incident id>/<seq u32 BE>`      | JSON `TimelineEvent`                    |
+//! | `sm`    | `i/<incident id>`                   | postcard `Incident`                         |
+//! | `sm`    | `t/<incident id>/<seq u32 BE>`      | postcard `TimelineEvent`                    |
 //! | `sm`    | `ir/<incident id>/<request id>`     | u64 BE change index, empty for a refusal|
-//! | `sm`    | `c/<log index u64 BE>`              | JSON `ChangeRecord` (watch resume)      |
+//! | `sm`    | `c/<log index u64 BE>`              | postcard `ChangeRecord` (watch resume)      |
 //! | `sm`    | `changes_trimmed_below`             | u64 BE: change records below are gone   |
 //! | `sm`    | `d/<due ns u64 BE><incident id>`    | empty: escalation due-time index        |
 //! | `sm`    | `do/<incident id>`                  | u64 BE: the incident's due time above   |
 //! | `sm`    | `ob/<incident id>`                  | empty: it has a pending notification    |
 //! | `sm`    | `pu/<expiry ns u64 BE><incident id>`| empty: purge index                      |
-//! | `sm`    | `pg/<incident id>`                  | JSON `Tombstone` of a purged incident   |
+//! | `sm`    | `pg/<incident id>`                  | postcard `Tombstone` of a purged incident   |
 //! | `sm`    | `work_index_v3`                     | empty: the work indexes are complete    |
-//! | `sm`    | `sec/b/<identity> 0x00 <role>`      | JSON role binding (global group)        |
-//! | `sm`    | `sec/t/<sha-256 hex>`               | JSON token record, never the token      |
-//! | `sm`    | `pol/v/<version u64 BE>`            | JSON severity policy version            |
+//! | `sm`    | `sec/b/<identity> 0x00 <role>`      | postcard role binding (global group)        |
+//! | `sm`    | `sec/t/<sha-256 hex>`               | postcard token record, never the token      |
+//! | `sm`    | `pol/v/<version u64 BE>`            | postcard severity policy version            |
 //! | `sm`    | `pol/head`                          | u64 BE: the latest policy version       |
-//! | `sm`    | `drill/<HLC wall ns u64 BE><id>`    | JSON drill record (global group)        |
-//! | `sm`    | `drill-slot/<slot>`                 | JSON scheduled-drill slot claim         |
-//! | `snap`  | `current_meta` / `current_data`     | JSON snapshot meta / raw snapshot data  |
+//! | `sm`    | `drill/<HLC wall ns u64 BE><id>`    | postcard drill record (global group)        |
+//! | `sm`    | `drill-slot/<slot>`                 | postcard scheduled-drill slot claim         |
+//! | `snap`  | `current_meta` / `current_data`     | postcard snapshot meta / raw snapshot data  |
 //! | `access`| (no group prefix) `a/<seq u64 BE>`  | protobuf `AccessEntry` (node-local)     |
 
 /// Column family of Raft log entries.
@@ -145,14 +145,9 @@ impl GroupKeys {
         self.key(b"applied")
     }
 
-    /// The answer recorded for an accepted request id.
+    /// The answer (reply or refusal) recorded for a request id.
     pub(crate) fn request(&self, request_id: &str) -> Vec<u8> {
         self.key_str(&format!("r/{request_id}"))
-    }
-
-    /// The refusal recorded for a refused request id.
-    pub(crate) fn refusal(&self, request_id: &str) -> Vec<u8> {
-        self.key_str(&format!("rj/{request_id}"))
     }
 
     /// Request-window entry: request id `request_id` was answered at log `index` (so its
@@ -163,9 +158,14 @@ impl GroupKeys {
         k
     }
 
+    /// Prefix of every request-window entry.
+    pub(crate) fn requests_answered(&self) -> Vec<u8> {
+        self.key(b"rx/")
+    }
+
     /// The request id of a [`request_answered`](Self::request_answered) key.
     pub(crate) fn answered_request_id<'k>(&self, key: &'k [u8]) -> Option<&'k [u8]> {
-        key.strip_prefix(self.key(b"rx/").as_slice())
+        key.strip_prefix(self.requests_answered().as_slice())
             .and_then(|rest| rest.get(8..))
     }
 
@@ -414,7 +414,7 @@ mod tests {
             g.drills(),
             g.drill_claims(),
             g.request(""),
-            g.refusal(""),
+            g.requests_answered(),
         ];
         for (i, a) in prefixes.iter().enumerate() {
             for (j, b) in prefixes.iter().enumerate() {

@@ -2,8 +2,8 @@
 //! request (a client's retry, a duplicate delayed by the network, a new leader re-proposing a
 //! leader task's step) gets the first answer, refusals included, and changes nothing.
 //!
-//! `r/<request id>` holds an accepted command's reply, `rj/<request id>` a refusal, and
-//! `rx/<log index><request id>` says when it was answered.
+//! `r/<request id>` holds the answer (the reply, or the refusal) and `rx/<log index><request
+//! id>` says when it was answered: one lookup per command finds a repeat.
 //!
 //! **The window.** Answers are kept for the group's last [`WINDOW`] log entries, not forever:
 //! they were ~2 KB per write and made state (and every snapshot) grow without bound. Each
@@ -17,7 +17,7 @@ use std::io;
 
 use super::batch::PendingWrites;
 use super::keys::GroupKeys;
-use crate::domain::{DomainError, Outcome, Reply};
+use crate::domain::{DomainError, Outcome};
 
 /// The answer recorded for `request_id`, if it was seen.
 pub(crate) fn recorded(
@@ -25,12 +25,7 @@ pub(crate) fn recorded(
     keys: &GroupKeys,
     request_id: &str,
 ) -> io::Result<Option<Outcome>> {
-    if let Some(reply) = pending.get_as::<Reply>(&keys.request(request_id))? {
-        return Ok(Some(Ok(reply)));
-    }
-    Ok(pending
-        .get_as::<DomainError>(&keys.refusal(request_id))?
-        .map(Err))
+    pending.get_as::<Outcome>(&keys.request(request_id))
 }
 
 /// How many log entries an answer is kept for (see the module doc).
@@ -48,10 +43,7 @@ pub(crate) fn record(
     outcome: &Outcome,
 ) -> io::Result<()> {
     pending.put(keys.request_answered(index, request_id), Vec::new());
-    match outcome {
-        Ok(reply) => pending.put_as(keys.request(request_id), reply),
-        Err(refusal) => pending.put_as(keys.refusal(request_id), refusal),
-    }
+    pending.put_as(keys.request(request_id), outcome)
 }
 
 /// At a log `index` that is a multiple of [`TRIM_EVERY`], deletes the answers given more than
@@ -70,7 +62,6 @@ pub(crate) fn trim(
         if let Some(id) = keys.answered_request_id(&key) {
             let id = String::from_utf8_lossy(id).into_owned();
             pending.delete(keys.request(&id));
-            pending.delete(keys.refusal(&id));
         }
         pending.delete(key);
     }
@@ -85,6 +76,6 @@ pub(crate) fn replace_with_refusal(
     request_id: &str,
     refusal: &DomainError,
 ) -> io::Result<()> {
-    pending.delete(keys.request(request_id));
-    pending.put_as(keys.refusal(request_id), refusal)
+    let answer: Outcome = Err(refusal.clone());
+    pending.put_as(keys.request(request_id), &answer)
 }
