@@ -34,8 +34,10 @@ test: deps
 fmt:
 	$(CARGO) fmt --all
 
-## icc against etcd on this machine with icc-bench (tools/bench; about 10-15 minutes after the
-## release build); installs etcd 3.4 from Debian when missing. See scripts/bench.sh for the knobs.
+## icc against etcd on this machine with icc-bench (tools/bench): loads at 1, 64 and 256 clients on
+## fresh clusters and failover (about 15 minutes after the release build), then the scale scenario
+## (1M incidents x 10 notes preloaded: about an hour at 3-4k writes/s; BENCH_SCALE_INCIDENTS=N for
+## less, BENCH_SCALE=0 to skip). Installs etcd 3.4 from Debian when missing. Knobs: scripts/bench.sh.
 bench: deps
 	@scripts/bench.sh
 
