@@ -67,10 +67,6 @@ struct Args {
     #[arg(long, default_value_t = 0, allow_hyphen_values = true, hide = true)]
     test_only_clock_offset_ms: i64,
 }
-/// The process allocator (see the workspace Cargo.toml for why).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
