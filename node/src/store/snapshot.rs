@@ -52,10 +52,7 @@ pub(crate) fn dir_of(db: &DB, keys: &GroupKeys) -> PathBuf {
 pub(crate) fn take(db: &DB, keys: &GroupKeys) -> io::Result<(PathBuf, Option<Vec<u8>>)> {
     let dir = dir_of(db, keys);
     std::fs::create_dir_all(&dir)?;
-    let unique = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let path = dir.join(format!("cp-{unique:040}"));
+    let path = dir.join(unique_name("cp-", ""));
     Checkpoint::new(db)
         .and_then(|c| c.create_checkpoint(&path))
         .map_err(|e| io::Error::other(format!("checkpoint {}: {e}", path.display())))?;
@@ -226,10 +223,16 @@ pub(crate) fn copy_out(checkpoint: &Path, db: &DB, keys: &GroupKeys) -> io::Resu
 
 /// A new path for a snapshot about to be received by `db` for group `keys`.
 pub(crate) fn incoming_file(db: &DB, keys: &GroupKeys) -> PathBuf {
-    let unique = SystemTime::now()
+    dir_of(db, keys).join(unique_name("incoming-", ".sst"))
+}
+
+/// A file name no earlier snapshot file of this node has, sorting by creation time (not
+/// replicated state: the local clock is fine here).
+fn unique_name(prefix: &str, suffix: &str) -> String {
+    let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    dir_of(db, keys).join(format!("incoming-{unique:040}.sst"))
+    format!("{prefix}{nanos:040}{suffix}")
 }
 
 /// Installs a received snapshot: ingests SST file `path` (moved into the database), which
